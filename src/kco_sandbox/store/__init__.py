@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables, one store for SQLite and PostgreSQL, Alembic migrations."""

@@ -1,0 +1,203 @@
+"""`SqlStore`: the one store, for SQLite (embedded default) and PostgreSQL.
+
+Engine differences are handled here and nowhere else:
+
+- SQLite runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives the death of
+  the process (`kill -9`); only a power cut can lose the last commits, which a sandbox accepts.
+  pysqlite's own transaction handling is switched off and every write transaction starts with
+  `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing on a lock upgrade.
+- SQLite keeps no time zone: timestamps are stored as UTC and given their zone back on reading.
+- Concurrent updates of one order are serialised optimistically: `save_checkout` writes only if
+  the `version` read is still current, and the caller retries on a conflict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+
+from kco_sandbox.domain.checkout import CheckoutRecord
+from kco_sandbox.domain.lifecycle import CheckoutStatus
+from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.order import CheckoutOrder
+from kco_sandbox.store import migration
+from kco_sandbox.store.tables import checkout_orders, merchants
+
+_WRITE = "kco_write"
+_decode_order = msgspec.json.Decoder(CheckoutOrder).decode
+_encode = msgspec.json.Encoder().encode
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for `url`, with the SQLite settings described in the module docstring."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(parsed, pool_size=10, max_overflow=30, pool_pre_ping=True)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _db_time(value: datetime | None) -> datetime | None:
+    """UTC, and naive on SQLite, so that stored values compare correctly as text."""
+    return value.astimezone(UTC) if value is not None else None
+
+
+class SqlStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    @classmethod
+    def for_url(cls, url: str, *, migrate: bool = True) -> SqlStore:
+        store = cls(engine_for(url))
+        if migrate:
+            store.upgrade()
+        return store
+
+    def upgrade(self) -> None:
+        migration.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def _time(self, value: datetime | None) -> datetime | None:
+        value = _db_time(value)
+        return value.replace(tzinfo=None) if self._sqlite and value is not None else value
+
+    # merchants
+
+    def put_merchant(self, merchant: Merchant, now: datetime) -> None:
+        """Insert `merchant`, or replace the stored one with the same id."""
+        values = {
+            "api_key": merchant.api_key,
+            "name": merchant.name,
+            "markets": json.dumps(list(merchant.markets)) if merchant.markets else None,
+        }
+        with self._write() as conn:
+            changed = conn.execute(
+                update(merchants).where(merchants.c.merchant_id == merchant.merchant_id),
+                values,
+            ).rowcount
+            if not changed:
+                conn.execute(
+                    insert(merchants),
+                    {"merchant_id": merchant.merchant_id, "created_at": self._time(now), **values},
+                )
+
+    def list_merchants(self) -> list[Merchant]:
+        with self._read() as conn:
+            rows = conn.execute(select(merchants).order_by(merchants.c.created_at)).all()
+        return [
+            Merchant(
+                merchant_id=row.merchant_id,
+                api_key=row.api_key,
+                name=row.name,
+                markets=tuple(json.loads(row.markets)) if row.markets else None,
+            )
+            for row in rows
+        ]
+
+    # checkout orders
+
+    def _checkout_values(self, record: CheckoutRecord) -> dict[str, Any]:
+        return {
+            "status": record.status.value,
+            "version": record.version,
+            "document": _encode(record.order).decode(),
+            "last_modified_at": self._time(record.last_modified_at),
+            "completed_at": self._time(record.completed_at),
+            "expires_at": self._time(record.expires_at),
+        }
+
+    def add_checkout(self, record: CheckoutRecord) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(checkout_orders),
+                {
+                    "order_id": record.order_id,
+                    "merchant_id": record.merchant_id,
+                    "started_at": self._time(record.started_at),
+                    **self._checkout_values(record),
+                },
+            )
+
+    def get_checkout(self, order_id: str) -> CheckoutRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(checkout_orders).where(checkout_orders.c.order_id == order_id)
+            ).first()
+        if row is None:
+            return None
+        return CheckoutRecord(
+            order_id=row.order_id,
+            merchant_id=row.merchant_id,
+            status=CheckoutStatus(row.status),
+            order=_decode_order(row.document),
+            started_at=_utc(row.started_at),  # type: ignore[arg-type]
+            last_modified_at=_utc(row.last_modified_at),  # type: ignore[arg-type]
+            completed_at=_utc(row.completed_at),
+            expires_at=_utc(row.expires_at),  # type: ignore[arg-type]
+            version=row.version,
+        )
+
+    def save_checkout(self, record: CheckoutRecord, expected_version: int) -> bool:
+        """Write `record` if the stored version is still `expected_version`; False if it moved."""
+        with self._write() as conn:
+            changed = conn.execute(
+                update(checkout_orders).where(
+                    checkout_orders.c.order_id == record.order_id,
+                    checkout_orders.c.version == expected_version,
+                ),
+                self._checkout_values(record),
+            ).rowcount
+        return bool(changed)
+
+    def is_current(self) -> bool:
+        """Does the database carry the newest schema version?"""
+        return migration.current(self.engine) == migration.head()

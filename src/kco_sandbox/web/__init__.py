@@ -1,0 +1,1 @@
+"""The HTTP edge: routes, authentication, body decoding, rendering and wire conventions."""

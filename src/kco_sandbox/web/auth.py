@@ -1,0 +1,55 @@
+"""HTTP Basic authentication in both forms the vendor accepts.
+
+- `Basic base64(<user>:<api key>)`: the classic form; the user name must be the merchant's.
+- `Basic <api key>`: the key sent as it is, not base64-encoded.
+
+Secrets are compared with `hmac.compare_digest` and never logged. Lookups go through a digest of
+the presented key, so the time a lookup takes says nothing about how much of a key was right.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+from kco_sandbox.domain.errors import Unauthorized
+from kco_sandbox.domain.merchant import Merchant
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+class Authenticator:
+    def __init__(self, merchants: Iterable[Merchant]) -> None:
+        self._by_key = {_digest(m.api_key): m for m in merchants}
+
+    def merchant_for(self, authorization: str | None) -> Merchant:
+        """The merchant an `Authorization` header value signs in as, or `Unauthorized`."""
+        scheme, _, credential = (authorization or "").strip().partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "basic" or not credential:
+            raise Unauthorized("Missing or malformed credentials")
+        user, key = self._split(credential)
+        merchant = self._by_key.get(_digest(key))
+        if merchant is None or not hmac.compare_digest(merchant.api_key, key):
+            raise Unauthorized("Wrong credentials")
+        if user is not None and not hmac.compare_digest(user, merchant.merchant_id):
+            raise Unauthorized("Wrong credentials")
+        return merchant
+
+    def _split(self, credential: str) -> tuple[str | None, str]:
+        """(user, key) from a base64 `user:key`, or (None, credential) for a bare key."""
+        if _digest(credential) in self._by_key:
+            return None, credential
+        try:
+            decoded = base64.b64decode(credential, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None, credential
+        user, sep, key = decoded.partition(":")
+        if not sep:
+            return None, decoded
+        return user, key

@@ -1,0 +1,45 @@
+"""Reading request bodies as real clients send them.
+
+Chunked bodies, bodies without `Content-Length`, any `Content-Type` (the vendor parses JSON
+whatever the header says) and an empty body on a POST are all accepted. A body over the limit is
+refused with 413 without reading the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+
+from kco_sandbox.domain.errors import BadValue, PayloadTooLarge
+
+_decode = msgspec.json.Decoder().decode
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+    """The body as a JSON object; an empty body counts as `{}`."""
+    raw = await read_body(request, limit)
+    if not raw.strip():
+        return {}
+    try:
+        value = _decode(raw)
+    except msgspec.DecodeError as exc:
+        raise BadValue("body", f"malformed JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BadValue("body", "a JSON object is required")
+    return value

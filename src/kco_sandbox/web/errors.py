@@ -1,0 +1,108 @@
+"""The only place that knows HTTP statuses of errors, and the only error renderer.
+
+Errors go out in the vendor's body, `{"error_code", "error_messages", "correlation_id"}`, except
+where the vendor itself answers differently: an expired order is a 404 with an empty body, and a
+missing or wrong credential is the vendor's edge page (HTML) with a `WWW-Authenticate` challenge.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+import msgspec
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kco_sandbox.domain.errors import (
+    BadValue,
+    HttpError,
+    KcoError,
+    NotFound,
+    OrderExpired,
+    PayloadTooLarge,
+    ReadOnlyOrder,
+    Unauthorized,
+)
+
+log = logging.getLogger("kco_sandbox.web")
+
+STATUS_BY_ERROR: Final[dict[type[KcoError], int]] = {
+    BadValue: 400,
+    Unauthorized: 401,
+    ReadOnlyOrder: 403,
+    NotFound: 404,
+    OrderExpired: 404,
+    HttpError: 405,
+    PayloadTooLarge: 413,
+}
+
+REALM: Final = "very closed site"  # the realm the vendor's edge answers with
+UNAUTHORIZED_PAGE: Final = (
+    b"<html>\r\n<head><title>401 Authorization Required</title></head>\r\n<body>\r\n"
+    b"<center><h1>401 Authorization Required</h1></center>\r\n<hr><center>kco-sandbox</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+def correlation_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("correlation_id", ""))
+
+
+def error_body(code: str, messages: list[str], correlation: str) -> bytes:
+    return msgspec.json.encode(
+        {"error_code": code, "error_messages": messages, "correlation_id": correlation}
+    )
+
+
+def status_of(error: KcoError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def render_error(request: Request, error: KcoError) -> Response:
+    status = status_of(error)
+    if isinstance(error, OrderExpired):
+        return Response(status_code=status)
+    if isinstance(error, Unauthorized):
+        return Response(
+            UNAUTHORIZED_PAGE,
+            status_code=status,
+            media_type="text/html",
+            headers={"WWW-Authenticate": f'Basic realm="{REALM}"'},
+        )
+    return Response(
+        error_body(error.code, error.messages, correlation_id(request)),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+async def kco_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, KcoError)
+    return render_error(request, exc)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no route, wrong method) in the vendor's shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return render_error(request, NotFound("Not found"))
+    error = HttpError("")
+    response = render_error(request, error)
+    response.status_code = exc.status_code
+    return response
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> Response:
+    """Last resort: a bug is logged with its traceback and answered in the vendor's shape."""
+    correlation = correlation_id(request)
+    log.exception("unhandled error (correlation id %s)", correlation, exc_info=exc)
+    return Response(
+        error_body("INTERNAL_SERVER_ERROR", ["Internal server error"], correlation),
+        status_code=500,
+        media_type="application/json",
+    )

@@ -1,0 +1,79 @@
+"""Wire conventions every response follows, applied once as ASGI middleware.
+
+- Header names go out in canonical spelling (`Content-Type`, `Location`, `Klarna-Correlation-Id`,
+  `WWW-Authenticate`, ...). Starlette writes lower-case names; strict clients (the vendor's PHP,
+  Java and Magento code) look names up case-sensitively, so names are re-spelled here. This needs
+  a server that writes names as the app sends them: uvicorn with its h11 protocol does.
+- Every response carries `Klarna-Correlation-Id`; the same id is in error bodies and logs.
+- `Date` is added here (the server's own, lower-case one is switched off).
+"""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+from typing import Final
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kco_sandbox.ids import IdFactory
+
+CORRELATION_HEADER: Final = "Klarna-Correlation-Id"
+# Names whose canonical spelling is not plain Title-Case.
+_SPECIAL: Final[dict[bytes, bytes]] = {
+    b"www-authenticate": b"WWW-Authenticate",
+    b"etag": b"ETag",
+}
+_spellings: dict[bytes, bytes] = {}
+
+
+def canonical(name: bytes) -> bytes:
+    """`content-type` → `Content-Type`, `www-authenticate` → `WWW-Authenticate`."""
+    spelled = _spellings.get(name)
+    if spelled is None:
+        lower = name.lower()
+        spelled = _SPECIAL.get(lower) or b"-".join(p.capitalize() for p in lower.split(b"-"))
+        if len(_spellings) < 1024:
+            _spellings[name] = spelled
+    return spelled
+
+
+class _HttpDate:
+    """The current `Date` value, formatted at most once a second."""
+
+    def __init__(self) -> None:
+        self._second = 0
+        self._value = b""
+
+    def value(self) -> bytes:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self._value = formatdate(now, usegmt=True).encode()
+        return self._value
+
+
+class WireMiddleware:
+    def __init__(self, app: ASGIApp, new_id: IdFactory) -> None:
+        self.app = app
+        self.new_id = new_id
+        self.date = _HttpDate()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        correlation_id = self.new_id()
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+
+        async def send_canonical(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(canonical(k), v) for k, v in message.get("headers", ())]
+                names = {k for k, _ in headers}
+                if CORRELATION_HEADER.encode() not in names:
+                    headers.append((CORRELATION_HEADER.encode(), correlation_id.encode()))
+                headers.append((b"Date", self.date.value()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_canonical)
