@@ -29,9 +29,11 @@ class Authenticator:
 
     def merchant_for(self, authorization: str | None) -> Merchant:
         """The merchant an `Authorization` header value signs in as, or `Unauthorized`."""
-        scheme, _, credential = (authorization or "").strip().partition(" ")
-        credential = credential.strip()
-        if scheme.lower() != "basic" or not credential:
+        parts = (authorization or "").split(maxsplit=1)
+        if len(parts) != 2 or parts[0].lower() != "basic":
+            raise Unauthorized("Missing or malformed credentials")
+        credential = parts[1].strip()
+        if not credential:
             raise Unauthorized("Missing or malformed credentials")
         user, key = self._split(credential)
         merchant = self._by_key.get(_digest(key))

@@ -1,0 +1,94 @@
+"""The same store tests on SQLite and PostgreSQL (the `store` fixture runs each on both)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from kco_sandbox.clock import FrozenClock
+from kco_sandbox.domain.checkout import CheckoutRecord, build_order, new_record
+from kco_sandbox.domain.market import VENDOR_MARKETS
+from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.ids import new_uuid
+from kco_sandbox.services import CheckoutService
+from kco_sandbox.store.sql import SqlStore
+from tests.factories import MERCHANT, make_order
+
+NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
+
+
+def a_record(order_id: str | None = None) -> CheckoutRecord:
+    order = build_order({}, make_order(), VENDOR_MARKETS, True)
+    return new_record(order_id or new_uuid(), MERCHANT.merchant_id, order, NOW)
+
+
+def test_migrations_leave_the_schema_current(store: SqlStore) -> None:
+    assert store.is_current()
+
+
+def test_merchants_are_inserted_then_replaced(store: SqlStore) -> None:
+    store.put_merchant(MERCHANT, NOW)
+    changed = Merchant(MERCHANT.merchant_id, "new-key", "Renamed", ("SE", "NO"))
+    store.put_merchant(changed, NOW)
+    assert store.list_merchants() == [changed]
+
+
+def test_orders_round_trip_with_aware_utc_times(store: SqlStore) -> None:
+    store.put_merchant(MERCHANT, NOW)
+    record = a_record()
+    store.add_checkout(record)
+    loaded = store.get_checkout(record.order_id)
+    assert loaded == record
+    assert loaded is not None and loaded.started_at.tzinfo is not None
+
+
+def test_unknown_order_is_none(store: SqlStore) -> None:
+    assert store.get_checkout(new_uuid()) is None
+
+
+def test_save_refuses_a_stale_version(store: SqlStore) -> None:
+    store.put_merchant(MERCHANT, NOW)
+    record = a_record()
+    store.add_checkout(record)
+    first = record.aborted(NOW + timedelta(minutes=1))
+    assert store.save_checkout(first, expected_version=1)
+    assert not store.save_checkout(first, expected_version=1)
+    loaded = store.get_checkout(record.order_id)
+    assert loaded == first
+
+
+def test_concurrent_updates_never_lose_a_write(store: SqlStore) -> None:
+    """Many threads each set their own line reference; every write lands, in some order."""
+    store.put_merchant(MERCHANT, NOW)
+    service = CheckoutService(store=store, clock=FrozenClock(NOW), new_id=new_uuid)
+    created = service.create_order(MERCHANT, make_order(merchant_data=""))
+    writers, rounds = 8, 10
+    errors: list[BaseException] = []
+
+    def append(n: int) -> None:
+        try:
+            for r in range(rounds):
+                # Read-modify-write through the service: append a token to merchant_data.
+                for _ in range(1000):
+                    current = service.read_order(MERCHANT, created.order_id)
+                    data = (current.order.merchant_data or "") + f"{n}.{r};"
+                    order = msgspec.structs.replace(current.order, merchant_data=data)
+                    if store.save_checkout(
+                        current.with_order(order, NOW), expected_version=current.version
+                    ):
+                        break
+        except BaseException as exc:  # surfaced by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    final = service.read_order(MERCHANT, created.order_id)
+    tokens = (final.order.merchant_data or "").rstrip(";").split(";")
+    assert sorted(tokens) == sorted(f"{n}.{r}" for n in range(writers) for r in range(rounds))
+    assert final.version == 1 + writers * rounds
