@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -14,6 +15,7 @@ from tests.conftest import BASE_URL
 from tests.factories import OTHER_MERCHANT, make_line, make_order
 
 ORDERS = "/checkout/v3/orders"
+NO_AUTH = httpx2.Auth()  # sends the request as it is built
 
 
 def create(client: TestClient, **overrides: Any) -> dict[str, Any]:
@@ -223,7 +225,7 @@ def test_bad_credentials_get_a_challenge_and_change_nothing(
         client.build_request("POST", f"{ORDERS}/{created['order_id']}/abort", headers=headers),
     ]
     for request in attempts:
-        response = client.send(request, auth=None)  # type: ignore[arg-type]
+        response = client.send(request, auth=NO_AUTH)
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == 'Basic realm="very closed site"'
         assert response.headers["content-type"].startswith("text/html")
@@ -232,7 +234,10 @@ def test_bad_credentials_get_a_challenge_and_change_nothing(
 
 def test_the_bare_key_form_signs_in(client: TestClient) -> None:
     response = client.post(
-        ORDERS, json=make_order(), headers={"Authorization": "Basic  kco_test_api_first"}, auth=None
+        ORDERS,
+        json=make_order(),
+        headers={"Authorization": "Basic  kco_test_api_first"},
+        auth=NO_AUTH,
     )
     assert response.status_code == 201
 
@@ -306,10 +311,10 @@ def test_unknown_paths_and_methods_answer_in_the_vendor_shape(client: TestClient
 
 def test_the_bootstrap_script_and_page_are_served(client: TestClient) -> None:
     created = create(client)
-    script = client.get("/kco/checkout.bootstrap.js", auth=None)
+    script = client.get("/kco/checkout.bootstrap.js", auth=NO_AUTH)
     assert script.status_code == 200
     assert "klarna-checkout-iframe" in script.text
-    page = client.get(f"/kco/checkout/{created['order_id']}", auth=None)
+    page = client.get(f"/kco/checkout/{created['order_id']}", auth=NO_AUTH)
     assert page.status_code == 200
     assert "TEST DRIVE" in page.text
     assert "T-Shirt" in page.text
