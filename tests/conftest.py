@@ -1,4 +1,4 @@
-"""Shared fixtures: settings, a frozen clock, stores on SQLite and PostgreSQL, the app, a live server.
+"""Shared fixtures: settings, a frozen clock, stores on SQLite and PostgreSQL, the app, a server.
 
 PostgreSQL runs use `KCO_SANDBOX_TEST_POSTGRES_URL` (a database the tests may create databases
 from); each test session gets its own fresh database, dropped at the end.

@@ -6,6 +6,7 @@ Every flag can also be given as a `KCO_SANDBOX_*` environment variable (named on
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 import click
@@ -23,6 +24,7 @@ from kco_sandbox.settings import (
 )
 from kco_sandbox.store.sql import SqlStore
 from kco_sandbox.web.app import create_app
+from kco_sandbox.web.protocol import TolerantH11Protocol
 
 DEMO_MERCHANT_ID = "demo-merchant"
 
@@ -141,18 +143,22 @@ def serve(
         app,
         host=host,
         port=port,
-        # h11 writes header names exactly as the app spells them; httptools lower-cases them.
-        http="h11",
+        http=TolerantH11Protocol,
         server_header=False,
         date_header=False,
         log_level=log_level,
         access_log=log_level == "debug",
         lifespan="off",
     )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
+    # handler it found; a no-op handler makes that clean shutdown end with exit status 0.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
     try:
         uvicorn.Server(config).run()
     finally:
         store.close()
+    click.echo("kco-sandbox stopped")
 
 
 def open_store(database_url: str) -> SqlStore:

@@ -41,7 +41,8 @@ def test_orders_round_trip_with_aware_utc_times(store: SqlStore) -> None:
     store.add_checkout(record)
     loaded = store.get_checkout(record.order_id)
     assert loaded == record
-    assert loaded is not None and loaded.started_at.tzinfo is not None
+    assert loaded is not None
+    assert loaded.started_at.tzinfo is not None
 
 
 def test_unknown_order_is_none(store: SqlStore) -> None:

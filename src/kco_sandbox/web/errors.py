@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kco_sandbox import __version__
 from kco_sandbox.domain.errors import (
     BadValue,
     HttpError,
@@ -50,9 +51,18 @@ def correlation_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("correlation_id", ""))
 
 
+SERVICE_VERSION: Final = f"kco-sandbox-{__version__}"
+
+
 def error_body(code: str, messages: list[str], correlation: str) -> bytes:
+    # `service_version` is optional in the vendor's body; its SDKs read it when present.
     return msgspec.json.encode(
-        {"error_code": code, "error_messages": messages, "correlation_id": correlation}
+        {
+            "error_code": code,
+            "error_messages": messages,
+            "correlation_id": correlation,
+            "service_version": SERVICE_VERSION,
+        }
     )
 
 

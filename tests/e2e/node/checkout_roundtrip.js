@@ -1,44 +1,34 @@
 'use strict';
-// Drives @crystallize/node-klarna against a kco-sandbox server: create, read, update, read.
+// Drives @crystallize/node-klarna against a kco-sandbox server: create, read, update, read again.
 //
 // Usage: node checkout_roundtrip.js INPUT.json
-//   INPUT = {"base_url", "username", "password", "order", "update"}
-// The package is resolved through NODE_PATH (the folder it was installed into).
-// Prints one JSON summary on stdout; the library's own warnings go to stderr.
+//   INPUT = {"base_url", "username", "password", "keep_alive", "order", "update"}
+// The package is found through NODE_PATH (the node_modules folder it was installed into).
+// One JSON summary goes to stdout; the library's own warnings go to stderr.
 //
-// The library always calls `https.request` with `hostname: apiEndpoint` and no port, so it can
-// only reach https://<apiEndpoint>:443. The test keeps every byte the library writes and reads
-// as it is and only changes where the socket goes: `https.globalAgent` (the agent the library's
-// requests use) is swapped for one whose connections are plain TCP to the sandbox's port.
+// The library sends every request with `https.request({hostname: apiEndpoint, ...})`: no port,
+// no scheme, no agent option, so it can only reach https://<apiEndpoint>:443. Everything the
+// library writes and reads is left as it is; only where its sockets go is changed: the agent its
+// requests use by default, `https.globalAgent`, is replaced by one whose connections are plain
+// TCP to the sandbox's host and port. `keep_alive` picks the agent's connection reuse: on
+// (`https.globalAgent` on Node >= 19) or off (`https.globalAgent` on Node <= 18).
 
 const fs = require('fs');
 const https = require('https');
 const net = require('net');
 
 class SandboxAgent extends https.Agent {
-  constructor(target) {
-    super({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
+  constructor(target, keepAlive) {
+    super({ ...https.globalAgent.options, keepAlive });
     this.target = target;
-    this.requests = []; // the raw request heads, as the library's requests put them on the wire
+    this.heads = []; // each request's head as the library put it on the wire
+    this.connections = 0;
   }
 
   createConnection(_options, callback) {
+    this.connections += 1;
     const socket = net.connect(Number(this.target.port), this.target.hostname);
-    const heads = this.requests;
-    let buffered = '';
-    let recorded = false;
-    const write = socket.write.bind(socket);
-    socket.write = (data, ...rest) => {
-      if (!recorded) {
-        buffered += Buffer.isBuffer(data) ? data.toString('latin1') : String(data);
-        const end = buffered.indexOf('\r\n\r\n');
-        if (end >= 0) {
-          heads.push(buffered.slice(0, end));
-          recorded = true;
-        }
-      }
-      return write(data, ...rest);
-    };
+    this.recordHeads(socket);
     if (callback) {
       socket.once('connect', () => callback(null, socket));
       socket.once('error', callback);
@@ -46,28 +36,53 @@ class SandboxAgent extends https.Agent {
     }
     return socket;
   }
+
+  // Keeps the head of every request written on `socket`. A new head starts with the first write
+  // after the agent has handed the socket to another request ('free' is emitted when a
+  // keep-alive socket returns to the pool).
+  recordHeads(socket) {
+    const heads = this.heads;
+    let pending = '';
+    let inHead = true;
+    socket.on('free', () => {
+      pending = '';
+      inHead = true;
+    });
+    const write = socket.write.bind(socket);
+    socket.write = (data, ...rest) => {
+      if (inHead) {
+        pending += Buffer.isBuffer(data) ? data.toString('latin1') : String(data);
+        const end = pending.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          heads.push(pending.slice(0, end));
+          inHead = false;
+        }
+      }
+      return write(data, ...rest);
+    };
+  }
 }
 
-function pick(result) {
+function summarise(result) {
   const order = result.response || {};
+  const has = name => Object.prototype.hasOwnProperty.call(order, name);
   return {
     statusCode: result.statusCode,
-    error: result.error === undefined ? null : String(JSON.stringify(result.error)),
-    order_id: order.order_id || null,
-    status: order.status || null,
-    merchant_reference1: order.merchant_reference1 || null,
-    order_amount: order.order_amount === undefined ? null : order.order_amount,
-    order_tax_amount: order.order_tax_amount === undefined ? null : order.order_tax_amount,
-    order_lines: order.order_lines || null,
-    html_snippet: order.html_snippet || null,
-    last_modified_at: order.last_modified_at || null,
+    error: result.error === undefined ? null : JSON.stringify(result.error),
+    order_id: has('order_id') ? order.order_id : null,
+    status: has('status') ? order.status : null,
+    merchant_reference1: has('merchant_reference1') ? order.merchant_reference1 : null,
+    order_amount: has('order_amount') ? order.order_amount : null,
+    order_tax_amount: has('order_tax_amount') ? order.order_tax_amount : null,
+    order_lines: has('order_lines') ? order.order_lines : null,
+    html_snippet: has('html_snippet') ? order.html_snippet : null,
   };
 }
 
 async function main() {
   const input = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const target = new URL(input.base_url);
-  const agent = new SandboxAgent(target);
+  const agent = new SandboxAgent(target, Boolean(input.keep_alive));
   https.globalAgent = agent;
 
   const { Klarna } = require('@crystallize/node-klarna');
@@ -82,13 +97,15 @@ async function main() {
   const read = await klarna.checkoutV3.retrieveOrder(orderId);
   const updated = await klarna.checkoutV3.updateOrder(orderId, input.update);
   const reread = await klarna.checkoutV3.retrieveOrder(orderId);
+  agent.destroy();
 
   const summary = {
-    created: pick(created),
-    read: pick(read),
-    updated: pick(updated),
-    reread: pick(reread),
-    request_heads: agent.requests,
+    created: summarise(created),
+    read: summarise(read),
+    updated: summarise(updated),
+    reread: summarise(reread),
+    request_heads: agent.heads,
+    connections: agent.connections,
   };
   process.stdout.write(JSON.stringify(summary) + '\n');
 }

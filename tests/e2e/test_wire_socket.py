@@ -1,0 +1,152 @@
+"""What goes over the socket, read as raw bytes: status lines and header spelling.
+
+Strict clients look header names up case-sensitively, so this reads the exact bytes the server
+writes instead of trusting a client library that normalises them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import socket
+from typing import Any
+
+from tests.factories import MERCHANT, make_order
+from tests.live import LiveServer
+
+AUTH = base64.b64encode(f"{MERCHANT.merchant_id}:{MERCHANT.api_key}".encode()).decode()
+
+
+def exchange(server: LiveServer, raw: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Send `raw` on a fresh connection; return the status line, headers as written, and body."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(raw)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = [(n, v.strip()) for n, _, v in (line.partition(":") for line in lines[1:])]
+        length = next((int(v) for n, v in headers if n.lower() == "content-length"), 0)
+        while len(body) < length:
+            body += sock.recv(65536)
+    return lines[0], headers, body
+
+
+def request(method: str, path: str, body: bytes | None = None, **headers: str) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: shop-test.local:8000", "Connection: close"]
+    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
+def names(headers: list[tuple[str, str]]) -> list[str]:
+    return [n for n, _ in headers]
+
+
+def create(live_server: LiveServer) -> tuple[str, list[tuple[str, str]], dict[str, Any]]:
+    raw = request(
+        "POST",
+        "/checkout/v3/orders",
+        json.dumps(make_order()).encode(),
+        authorization=f"Basic {AUTH}",
+        content_type="application/json",
+    )
+    status, headers, body = exchange(live_server, raw)
+    return status, headers, json.loads(body)
+
+
+def test_created_order_headers_are_canonical_and_location_absolute(live_server: LiveServer) -> None:
+    status, headers, order = create(live_server)
+    assert status == "HTTP/1.1 201 Created"
+    assert {"Content-Type", "Location", "Klarna-Correlation-Id", "Date"} <= set(names(headers))
+    assert all(n == n.lower().title().replace("Www-", "WWW-") for n in names(headers))
+    found = dict(headers)
+    assert found["Content-Type"] == "application/json"
+    assert (
+        found["Location"] == f"http://shop-test.local:8000/checkout/v3/orders/{order['order_id']}"
+    )
+    assert re.fullmatch(r"[0-9a-f-]{36}", found["Klarna-Correlation-Id"])
+
+
+def test_challenge_header_is_spelled_www_authenticate(live_server: LiveServer) -> None:
+    status, headers, _ = exchange(live_server, request("GET", "/checkout/v3/orders/x"))
+    assert status == "HTTP/1.1 401 Unauthorized"
+    assert dict(headers)["WWW-Authenticate"] == 'Basic realm="very closed site"'
+    assert "Klarna-Correlation-Id" in names(headers)
+
+
+def test_error_and_expired_answers_keep_canonical_names(live_server: LiveServer) -> None:
+    status, headers, body = exchange(
+        live_server, request("GET", "/checkout/v3/orders/nope", authorization=f"Basic {AUTH}")
+    )
+    assert status == "HTTP/1.1 404 Not Found"
+    assert dict(headers)["Content-Type"] == "application/json"
+    assert json.loads(body)["correlation_id"] == dict(headers)["Klarna-Correlation-Id"]
+
+
+def test_chunked_request_and_lower_case_names_are_understood(live_server: LiveServer) -> None:
+    payload = json.dumps(make_order()).encode()
+    chunks = b"".join(
+        f"{len(part):x}\r\n".encode() + part + b"\r\n"
+        for part in (payload[i : i + 100] for i in range(0, len(payload), 100))
+    )
+    head = (
+        "POST /checkout/v3/orders HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n"
+        f"authorization: Basic {AUTH}\r\ncontent-type: application/json\r\n"
+        "transfer-encoding: chunked\r\n\r\n"
+    )
+    status, headers, _ = exchange(live_server, head.encode() + chunks + b"0\r\n\r\n")
+    assert status == "HTTP/1.1 201 Created"
+    assert "Location" in names(headers)
+
+
+def test_bodyless_post_without_content_length(live_server: LiveServer) -> None:
+    _, _, order = create(live_server)
+    raw = (
+        f"POST /checkout/v3/orders/{order['order_id']}/abort HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Basic  {MERCHANT.api_key}\r\nContent-Type: *\r\nConnection: close\r\n\r\n"
+    ).encode()
+    status, _, body = exchange(live_server, raw)
+    assert status == "HTTP/1.1 200 OK"
+    assert json.loads(body)["order_id"] == order["order_id"]
+
+
+def read_response(sock: socket.socket, buffer: bytes) -> tuple[str, bytes]:
+    """One response from a kept-alive connection: its status line, and what is left over."""
+    while b"\r\n\r\n" not in buffer:
+        buffer += sock.recv(65536)
+    head, _, rest = buffer.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head.split(b"\r\n")[0].decode(), rest[length:]
+
+
+def test_stray_body_after_an_unframed_get_does_not_spoil_the_next_request(
+    live_server: LiveServer,
+) -> None:
+    _, _, order = create(live_server)
+    get = (
+        f"GET /checkout/v3/orders/{order['order_id']} HTTP/1.1\r\nHost: x\r\n"
+        f"authorization: Basic {AUTH}\r\ncontent-type: application/json\r\n\r\n"
+    ).encode()
+    body = b'{"merchant_reference1": "kept-alive"}'
+    post = (
+        f"POST /checkout/v3/orders/{order['order_id']} HTTP/1.1\r\nHost: x\r\n"
+        f"authorization: Basic {AUTH}\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
+        sock.sendall(get + b"{}")  # the stray body in the same segment as the head
+        status, rest = read_response(sock, b"")
+        assert status == "HTTP/1.1 200 OK"
+        sock.sendall(get)  # ... and in a segment of its own
+        status, rest = read_response(sock, rest)
+        assert status == "HTTP/1.1 200 OK"
+        sock.sendall(b"[]")
+        sock.sendall(post)
+        status, rest = read_response(sock, rest)
+        assert status == "HTTP/1.1 200 OK"
+        assert rest == b""
