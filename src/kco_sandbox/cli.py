@@ -128,6 +128,7 @@ def serve(
         log_level=log_level,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     store = open_store(settings.database_url)
     clock = SystemClock()
     active = resolve_merchants(store, settings, clock)

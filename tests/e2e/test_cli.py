@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.factories import make_order
+from tests.factories import MERCHANT, make_order
 from tests.live import LiveServer, free_port
 
 
@@ -118,3 +118,54 @@ def test_a_bad_merchant_flag_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "USER:PASSWORD" in result.stderr
+
+
+def test_serving_from_postgresql_after_db_upgrade(tmp_path: Path, postgres_url: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "kco_sandbox", "db", "upgrade", "--database-url", postgres_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    server = LiveServer(tmp_path, merchants=[MERCHANT], database_url=postgres_url)
+    server.start()
+    try:
+        auth = (MERCHANT.merchant_id, MERCHANT.api_key)
+        created = httpx.post(server.url + "/checkout/v3/orders", json=make_order(), auth=auth)
+        assert created.status_code == 201
+        server.kill()
+        server.start()
+        assert httpx.get(created.headers["location"], auth=auth).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_postgresql_database_without_the_schema_is_refused(postgres_url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url)
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    empty = f"{url.database}_empty"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{empty}"'))
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kco_sandbox",
+                "serve",
+                "--database-url",
+                url.set(database=empty).render_as_string(hide_password=False),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 1
+        assert "kco-sandbox db upgrade" in result.stderr
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{empty}" WITH (FORCE)'))
+        admin.dispose()
