@@ -67,10 +67,8 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _db_time(value: datetime | None) -> datetime | None:
@@ -179,10 +177,10 @@ class SqlStore:
             merchant_id=row.merchant_id,
             status=CheckoutStatus(row.status),
             order=_decode_order(row.document),
-            started_at=_utc(row.started_at),  # type: ignore[arg-type]
-            last_modified_at=_utc(row.last_modified_at),  # type: ignore[arg-type]
-            completed_at=_utc(row.completed_at),
-            expires_at=_utc(row.expires_at),  # type: ignore[arg-type]
+            started_at=_utc(row.started_at),
+            last_modified_at=_utc(row.last_modified_at),
+            completed_at=_utc(row.completed_at) if row.completed_at is not None else None,
+            expires_at=_utc(row.expires_at),
             version=row.version,
         )
 
