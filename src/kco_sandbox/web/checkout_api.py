@@ -1,16 +1,12 @@
 """`/checkout/v3/orders` handlers: authenticate, decode, call the service, render.
 
-Service calls run in a worker thread: the store is synchronous (SQLite is, and SQLAlchemy's sync
-engines measured faster than its async ones), and a write may wait on the database's lock.
+The store is synchronous (SQLite is, and SQLAlchemy's sync engines measured faster than its async
+ones); `AppContext.read` and `AppContext.write` decide where a service call runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 import msgspec
-from anyio.to_thread import run_sync
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -20,7 +16,6 @@ from kco_sandbox.web.body import read_body, read_json_object
 from kco_sandbox.web.context import AppContext
 from kco_sandbox.web.render import render_order
 
-T = TypeVar("T")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -38,14 +33,10 @@ def _order_response(
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
-async def _call(fn: Callable[[], T]) -> T:
-    return await run_sync(fn)
-
-
 async def create_order(request: Request) -> Response:
     ctx, merchant = _context(request)
     body = await read_json_object(request, ctx.settings.max_body_bytes)
-    record = await _call(lambda: ctx.checkout.create_order(merchant, body))
+    record = await ctx.write(lambda: ctx.checkout.create_order(merchant, body))
     return _order_response(ctx, request, merchant, record, 201)
 
 
@@ -53,7 +44,7 @@ async def read_order(request: Request) -> Response:
     ctx, merchant = _context(request)
     await read_body(request, ctx.settings.max_body_bytes)  # a GET body is read and ignored
     order_id = request.path_params["order_id"]
-    record = await _call(lambda: ctx.checkout.read_order(merchant, order_id))
+    record = await ctx.read(lambda: ctx.checkout.read_order(merchant, order_id))
     return _order_response(ctx, request, merchant, record, 200)
 
 
@@ -61,7 +52,7 @@ async def update_order(request: Request) -> Response:
     ctx, merchant = _context(request)
     body = await read_json_object(request, ctx.settings.max_body_bytes)
     order_id = request.path_params["order_id"]
-    record = await _call(lambda: ctx.checkout.update_order(merchant, order_id, body))
+    record = await ctx.write(lambda: ctx.checkout.update_order(merchant, order_id, body))
     return _order_response(ctx, request, merchant, record, 200)
 
 
@@ -69,5 +60,5 @@ async def abort_order(request: Request) -> Response:
     ctx, merchant = _context(request)
     await read_body(request, ctx.settings.max_body_bytes)  # the vendor takes no body here
     order_id = request.path_params["order_id"]
-    record = await _call(lambda: ctx.checkout.abort_order(merchant, order_id))
+    record = await ctx.write(lambda: ctx.checkout.abort_order(merchant, order_id))
     return _order_response(ctx, request, merchant, record, 200)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 from importlib.resources import files
 
-from anyio.to_thread import run_sync
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -34,7 +33,7 @@ def _money(amount: int, currency: str) -> str:
 async def checkout_page(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     order_id = request.path_params["order_id"]
-    record = await run_sync(lambda: ctx.checkout.store.get_checkout(order_id))
+    record = await ctx.read(lambda: ctx.checkout.store.get_checkout(order_id))
     if record is None or record.is_expired(ctx.checkout.clock.now()):
         raise NotFound(f"Order {order_id} not found")
     order = record.order
