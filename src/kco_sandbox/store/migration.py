@@ -8,17 +8,17 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 SCRIPTS = Path(__file__).with_name("migrations")
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(connection: Connection, revision: str = "head") -> None:
+    """Upgrade inside the caller's transaction on `connection`."""
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
 
 
 def head() -> str | None:

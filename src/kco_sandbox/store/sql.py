@@ -79,8 +79,10 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Writes take the database lock up front. A read is one SELECT, which SQLite runs in a
+        # transaction of its own, so it needs no BEGIN (and no COMMIT).
+        if connection.get_execution_options().get(_WRITE, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _utc(value: datetime) -> datetime:
@@ -133,7 +135,8 @@ class SqlStore:
         return store
 
     def upgrade(self) -> None:
-        migration.upgrade(self.engine)
+        with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+            migration.upgrade(conn)
 
     def close(self) -> None:
         self._writer.close()

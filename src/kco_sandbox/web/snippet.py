@@ -71,7 +71,7 @@ def render_snippet(record: CheckoutRecord, base_url: str, merchant_name: str) ->
         "CHECKOUT_DOMAIN": base_url,
         "BOOTSTRAP_SRC": f"{base_url}/kco/checkout.bootstrap.js",
     }
-    entries = ",\n".join(f"      {key}:{js(value)}" for key, value in config.items())
+    entries = js(config)
     return f"""<div id="klarna-checkout-container" style="overflow-x: hidden;">
   <div id="klarna-unsupported-page">
   <style type="text/css">
@@ -85,10 +85,8 @@ def render_snippet(record: CheckoutRecord, base_url: str, merchant_name: str) ->
   /* <![CDATA[ */
   (function(w,k,i,d,n,c,l){{
     w[k]=w[k]||function(){{(w[k].q=w[k].q||[]).push(arguments)}};
-    l=w[k].config={{
-      container:w.document.getElementById(i),
-{entries}
-    }};
+    l=w[k].config={entries};
+    l.container=w.document.getElementById(i);
     n=d.createElement('script');
     c=d.getElementById(i);
     n.async=!0;
