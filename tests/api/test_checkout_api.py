@@ -307,6 +307,8 @@ def test_unknown_paths_and_methods_answer_in_the_vendor_shape(client: TestClient
     response = client.delete(ORDERS)
     assert response.status_code == 405
     assert response.json()["error_code"] == "HTTP_ERROR"
+    assert response.json()["error_messages"] == [""]
+    assert response.headers["allow"] == "POST"
 
 
 def test_the_bootstrap_script_and_page_are_served(client: TestClient) -> None:

@@ -101,10 +101,13 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return render_error(request, NotFound("Not found"))
-    error = HttpError("")
-    response = render_error(request, error)
-    response.status_code = exc.status_code
-    return response
+    # The vendor's shape for this, as recorded: HTTP_ERROR with one empty message.
+    return Response(
+        error_body(HttpError.code, [""], correlation_id(request)),
+        status_code=exc.status_code,
+        headers=exc.headers,  # `Allow` on a 405
+        media_type="application/json",
+    )
 
 
 async def internal_error_handler(request: Request, exc: Exception) -> Response:
