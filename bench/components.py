@@ -42,7 +42,7 @@ from kco_sandbox.web.app import create_app
 from kco_sandbox.web.render import render_order
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, too
-from bench.checkout_bench import (
+from bench.config import (
     AUTHORIZATION,
     MERCHANT_PASSWORD,
     MERCHANT_USER,
@@ -50,9 +50,9 @@ from bench.checkout_bench import (
     RESULTS_DIR,
     ROOT,
     SERVER_CPU,
-    encoded_body,
-    source_commit,
 )
+from bench.environment import source_commit
+from bench.order import encoded_body
 
 ROUNDS = 3
 BASE_URL = "http://127.0.0.1:8000"
