@@ -22,6 +22,7 @@ from kco_sandbox.store.sql import SqlStore
 from kco_sandbox.web.app import create_app
 from tests.factories import MERCHANT, OTHER_MERCHANT
 from tests.live import LiveServer
+from tests.receiver import Receiver
 
 BASE_URL = "http://testserver"
 
@@ -53,6 +54,7 @@ def postgres_url() -> Iterator[str]:
 
 def _reset(store: SqlStore) -> None:
     with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM order_events"))
         conn.execute(text("DELETE FROM checkout_orders"))
         conn.execute(text("DELETE FROM merchants"))
 
@@ -77,7 +79,20 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(merchants=(MERCHANT, OTHER_MERCHANT), max_body_bytes=64 * 1024)
+    return Settings(
+        merchants=(MERCHANT, OTHER_MERCHANT),
+        max_body_bytes=64 * 1024,
+        shipping_callback_timeout=2.0,
+        validation_timeout=0.5,
+        validation_required_timeout=1.0,
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A merchant's callback endpoints, answering what the test sets."""
+    with Receiver().running() as running:
+        yield running
 
 
 @pytest.fixture

@@ -92,6 +92,41 @@ def main() -> None:
     help="Accept http:// for validation/address/shipping/country callback URLs.",
 )
 @click.option(
+    "--sandbox-api/--no-sandbox-api",
+    envvar="KCO_SANDBOX_SANDBOX_API",
+    default=True,
+    show_default=True,
+    show_envvar=True,
+    help="Serve the /_sandbox/ control API (complete checkouts without a browser).",
+)
+@click.option(
+    "--shipping-callback-timeout",
+    envvar="KCO_SANDBOX_SHIPPING_CALLBACK_TIMEOUT",
+    default=10.0,
+    show_default=True,
+    show_envvar=True,
+    type=float,
+    help="Seconds to wait for address_update, country_change and shipping_option_update.",
+)
+@click.option(
+    "--validation-timeout",
+    envvar="KCO_SANDBOX_VALIDATION_TIMEOUT",
+    default=3.0,
+    show_default=True,
+    show_envvar=True,
+    type=float,
+    help="Seconds to wait for the validation callback; no answer by then approves.",
+)
+@click.option(
+    "--validation-required-timeout",
+    envvar="KCO_SANDBOX_VALIDATION_REQUIRED_TIMEOUT",
+    default=10.0,
+    show_default=True,
+    show_envvar=True,
+    type=float,
+    help="Seconds to wait when require_validate_callback_success is set; then it fails.",
+)
+@click.option(
     "--log-level",
     envvar="KCO_SANDBOX_LOG_LEVEL",
     default="info",
@@ -108,6 +143,10 @@ def serve(
     merchants_file: Path | None,
     max_body_bytes: int,
     allow_http_callbacks: bool,
+    sandbox_api: bool,
+    shipping_callback_timeout: float,
+    validation_timeout: float,
+    validation_required_timeout: float,
     log_level: str,
 ) -> None:
     """Run the server until SIGINT or SIGTERM."""
@@ -125,6 +164,10 @@ def serve(
         merchants=tuple(configured),
         max_body_bytes=max_body_bytes,
         allow_http_callbacks=allow_http_callbacks,
+        sandbox_api=sandbox_api,
+        shipping_callback_timeout=shipping_callback_timeout,
+        validation_timeout=validation_timeout,
+        validation_required_timeout=validation_required_timeout,
         log_level=log_level,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")

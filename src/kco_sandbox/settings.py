@@ -27,6 +27,13 @@ class Settings:
     # The vendor requires https for the validation, address_update, shipping_option_update and
     # country_change URLs; a sandbox is mostly called from localhost, so http is allowed by default.
     allow_http_callbacks: bool = True
+    # The `/_sandbox/` control API (complete a checkout without a browser, ...).
+    sandbox_api: bool = True
+    # Seconds to wait for the merchant's address/country/shipping callbacks, and for validation
+    # (the vendor waits 3 s, or 10 s when `require_validate_callback_success` is set).
+    shipping_callback_timeout: float = 10.0
+    validation_timeout: float = 3.0
+    validation_required_timeout: float = 10.0
     log_level: str = "info"
 
     @property

@@ -12,7 +12,7 @@ from kco_sandbox.domain.checkout import CheckoutRecord, build_order, new_record
 from kco_sandbox.domain.market import VENDOR_MARKETS
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import new_uuid
-from kco_sandbox.services import CheckoutService
+from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.store.sql import SqlStore
 from tests.factories import MERCHANT, make_order
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
-from kco_sandbox.domain.errors import BadValue, NotFound, OrderExpired
+from kco_sandbox.domain.errors import BadValue, NotFound, OrderExpired, ReadOnlyOrder
 from kco_sandbox.domain.lifecycle import EXPIRES, Action, CheckoutStatus, require
 from kco_sandbox.domain.market import Market
 from kco_sandbox.domain.order import READ_ONLY_FIELDS, CheckoutOrder
+from kco_sandbox.domain.purchase import without_platform_line
+from kco_sandbox.domain.session import Session
 from kco_sandbox.domain.validation import check_order
 
 CHECKOUT_LIFETIME = timedelta(hours=48)
@@ -38,6 +40,7 @@ class CheckoutRecord:
     completed_at: datetime | None
     expires_at: datetime
     version: int = 1
+    session: Session = field(default_factory=Session)
 
     def is_expired(self, now: datetime) -> bool:
         return self.status in EXPIRES and now >= self.expires_at
@@ -51,12 +54,45 @@ class CheckoutRecord:
         return self
 
     def with_order(self, order: CheckoutOrder, now: datetime) -> CheckoutRecord:
+        """The merchant's update (a shipping line the platform added and a client sent back is
+        dropped: the platform adds it again when the order is read)."""
         require(Action.UPDATE, self.status)
+        if self.session.is_locked(now):
+            raise ReadOnlyOrder("The order is locked while a merchant callback is in flight")
         return replace(
             self,
-            order=order,
+            order=without_platform_line(order, self.session),
             last_modified_at=now,
             expires_at=now + CHECKOUT_LIFETIME,
+            version=self.version + 1,
+        )
+
+    def with_session(self, session: Session, now: datetime) -> CheckoutRecord:
+        """The record after the shopper acted: a shopper's interaction renews the lifetime too."""
+        require(Action.COMPLETE, self.status)
+        return replace(
+            self,
+            session=session,
+            last_modified_at=now,
+            expires_at=now + CHECKOUT_LIFETIME,
+            version=self.version + 1,
+        )
+
+    def with_cart(self, order: CheckoutOrder, now: datetime) -> CheckoutRecord:
+        """The order after a merchant's callback answered with a new cart."""
+        require(Action.COMPLETE, self.status)
+        return replace(self, order=order, last_modified_at=now, version=self.version + 1)
+
+    def completed(self, session: Session, order: CheckoutOrder, now: datetime) -> CheckoutRecord:
+        """The record after an authorized purchase."""
+        require(Action.COMPLETE, self.status)
+        return replace(
+            self,
+            status=CheckoutStatus.CHECKOUT_COMPLETE,
+            order=order,
+            session=session,
+            last_modified_at=now,
+            completed_at=now,
             version=self.version + 1,
         )
 

@@ -7,7 +7,13 @@
     ├── OrderExpired        NOT_FOUND          the order passed its lifetime (answered with no body)
     ├── PayloadTooLarge     PAYLOAD_TOO_LARGE  the request body is over the configured limit
     ├── HttpError           HTTP_ERROR         an unknown path or a method the path does not take
-    └── Unauthorized        UNAUTHORIZED       missing or wrong credentials
+    ├── Unauthorized        UNAUTHORIZED       missing or wrong credentials
+    └── PurchaseFailed      PURCHASE_FAILED    the shopper's purchase did not go through
+        ├── PurchaseDenied    PURCHASE_DENIED    the persona is denied
+        ├── SignupRequired    SIGNUP_REQUIRED    the persona must pass the sign-up step first
+        ├── CallbackRefused   CALLBACK_REFUSED   the merchant answered 400 {error_type, error_text}
+        ├── CallbackRedirect  CALLBACK_REDIRECT  the merchant redirected the shopper
+        └── CallbackFailed    CALLBACK_FAILED    no usable answer from the merchant
 
 HTTP status codes are not known here: `web/errors.py` maps classes to statuses.
 """
@@ -37,8 +43,8 @@ class BadValue(KcoError):
 class ReadOnlyOrder(KcoError):
     code = "READ_ONLY_ORDER"
 
-    def __init__(self) -> None:
-        super().__init__("Resource is read-only")
+    def __init__(self, message: str = "Resource is read-only") -> None:
+        super().__init__(message)
 
 
 class NotFound(KcoError):
@@ -59,3 +65,44 @@ class HttpError(KcoError):
 
 class Unauthorized(KcoError):
     code = "UNAUTHORIZED"
+
+
+class PurchaseFailed(KcoError):
+    """The shopper's purchase did not go through; the order stays `checkout_incomplete`."""
+
+    code = "PURCHASE_FAILED"
+
+
+class PurchaseDenied(PurchaseFailed):
+    code = "PURCHASE_DENIED"
+
+
+class SignupRequired(PurchaseFailed):
+    code = "SIGNUP_REQUIRED"
+
+
+class CallbackRefused(PurchaseFailed):
+    """The merchant answered `400 {error_type, error_text}`."""
+
+    code = "CALLBACK_REFUSED"
+
+    def __init__(self, error_type: str, error_text: str) -> None:
+        super().__init__(error_text or error_type)
+        self.error_type = error_type
+        self.error_text = error_text
+
+
+class CallbackRedirect(PurchaseFailed):
+    """The merchant answered with a redirect: the shopper's browser is sent to `location`."""
+
+    code = "CALLBACK_REDIRECT"
+
+    def __init__(self, location: str) -> None:
+        super().__init__(f"The merchant redirected the shopper to {location}")
+        self.location = location
+
+
+class CallbackFailed(PurchaseFailed):
+    """No usable answer: a time-out, no connection, an unexpected status or an invalid cart."""
+
+    code = "CALLBACK_FAILED"

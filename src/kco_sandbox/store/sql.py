@@ -42,12 +42,14 @@ from kco_sandbox.domain.checkout import CheckoutRecord
 from kco_sandbox.domain.lifecycle import CheckoutStatus
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.order import CheckoutOrder
+from kco_sandbox.domain.session import Session
 from kco_sandbox.store import migration
-from kco_sandbox.store.tables import checkout_orders, merchants
+from kco_sandbox.store.tables import checkout_orders, merchants, order_events
 
 _WRITE = "kco_write"
 _GET_CHECKOUT = select(checkout_orders).where(checkout_orders.c.order_id == bindparam("order_id"))
 _decode_order = msgspec.json.Decoder(CheckoutOrder).decode
+_decode_session = msgspec.json.Decoder(Session).decode
 _encode = msgspec.json.Encoder().encode
 
 
@@ -212,6 +214,7 @@ class SqlStore:
             "last_modified_at": self._time(record.last_modified_at),
             "completed_at": self._time(record.completed_at),
             "expires_at": self._time(record.expires_at),
+            "session": _encode(record.session).decode(),
         }
 
     def add_checkout(self, record: CheckoutRecord) -> None:
@@ -241,6 +244,7 @@ class SqlStore:
             completed_at=_utc(row.completed_at) if row.completed_at is not None else None,
             expires_at=_utc(row.expires_at),
             version=row.version,
+            session=_decode_session(row.session),
         )
 
     def save_checkout(self, record: CheckoutRecord, expected_version: int) -> bool:
@@ -258,3 +262,30 @@ class SqlStore:
     def is_current(self) -> bool:
         """Does the database carry the newest schema version?"""
         return migration.current(self.engine) == migration.head()
+
+    # events
+
+    def add_event(self, order_id: str, at: datetime, kind: str, detail: dict[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                insert(order_events),
+                {
+                    "order_id": order_id,
+                    "at": self._time(at),
+                    "kind": kind,
+                    "detail": _encode(detail).decode(),
+                },
+            )
+
+    def list_events(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's events, oldest first, as `{"at", "kind", **detail}`."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(order_events)
+                .where(order_events.c.order_id == order_id)
+                .order_by(order_events.c.event_id)
+            ).all()
+        return [
+            {"at": _utc(row.at), "kind": row.kind, **msgspec.json.decode(row.detail)}
+            for row in rows
+        ]

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -37,4 +38,19 @@ checkout_orders = Table(
     Column("last_modified_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True), nullable=True),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("session", Text, nullable=False, server_default="{}"),  # what the shopper did, JSON
 )
+
+# Everything that happened to an order, in order: merchant callbacks with their answers, ...
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(36), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON
+)
+
+Index("ix_checkout_orders_expires_at", checkout_orders.c.expires_at)
+Index("ix_order_events_order_id", order_events.c.order_id, order_events.c.event_id)

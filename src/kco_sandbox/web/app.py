@@ -7,14 +7,16 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from kco_sandbox.callbacks.merchant_call import MerchantCaller
 from kco_sandbox.clock import Clock
 from kco_sandbox.domain.errors import KcoError
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory, new_uuid
-from kco_sandbox.services import CheckoutService
+from kco_sandbox.services.checkout import CheckoutService
+from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
 from kco_sandbox.settings import Settings
 from kco_sandbox.store.sql import SqlStore
-from kco_sandbox.web import checkout_api, pages
+from kco_sandbox.web import checkout_api, pages, sandbox_api
 from kco_sandbox.web.auth import Authenticator
 from kco_sandbox.web.context import AppContext
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
@@ -32,6 +34,10 @@ ROUTES = [
     Route("/kco/checkout/{order_id}", pages.checkout_page, methods=["GET"]),
 ]
 
+SANDBOX_ROUTES = [
+    Route("/_sandbox/orders/{order_id}/complete", sandbox_api.complete_order, methods=["POST"]),
+]
+
 
 def create_app(
     settings: Settings,
@@ -39,9 +45,10 @@ def create_app(
     clock: Clock,
     merchants: list[Merchant],
     new_id: IdFactory = new_uuid,
+    caller: MerchantCaller | None = None,
 ) -> Starlette:
     app = Starlette(
-        routes=ROUTES,
+        routes=ROUTES + (SANDBOX_ROUTES if settings.sandbox_api else []),
         middleware=[Middleware(WireMiddleware, new_id=new_uuid)],
         exception_handlers={
             KcoError: kco_error_handler,
@@ -58,6 +65,17 @@ def create_app(
             clock=clock,
             new_id=new_id,
             allow_http_callbacks=settings.allow_http_callbacks,
+        ),
+        purchase=PurchaseService(
+            store=store,
+            clock=clock,
+            caller=caller or MerchantCaller(),
+            allow_http_callbacks=settings.allow_http_callbacks,
+            timeouts=CallbackTimeouts(
+                shipping_service=settings.shipping_callback_timeout,
+                validation=settings.validation_timeout,
+                validation_success_required=settings.validation_required_timeout,
+            ),
         ),
     )
     return app

@@ -9,7 +9,8 @@ from typing import TypeVar
 from anyio.to_thread import run_sync
 from starlette.requests import Request
 
-from kco_sandbox.services import CheckoutService
+from kco_sandbox.services.checkout import CheckoutService
+from kco_sandbox.services.purchase import PurchaseService
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.auth import Authenticator
 
@@ -21,6 +22,7 @@ class AppContext:
     settings: Settings
     auth: Authenticator
     checkout: CheckoutService
+    purchase: PurchaseService
 
     def base_url(self, request: Request) -> str:
         """The public base URL: the configured one, else the scheme and host the client used."""

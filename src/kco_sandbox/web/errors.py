@@ -23,6 +23,7 @@ from kco_sandbox.domain.errors import (
     NotFound,
     OrderExpired,
     PayloadTooLarge,
+    PurchaseFailed,
     ReadOnlyOrder,
     Unauthorized,
 )
@@ -37,6 +38,7 @@ STATUS_BY_ERROR: Final[dict[type[KcoError], int]] = {
     OrderExpired: 404,
     HttpError: 405,
     PayloadTooLarge: 413,
+    PurchaseFailed: 422,  # the sandbox API's own: the purchase did not go through
 }
 
 REALM: Final = "very closed site"  # the realm the vendor's edge answers with

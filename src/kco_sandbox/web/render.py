@@ -10,8 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
+from msgspec import to_builtins
+
 from kco_sandbox.domain.checkout import CheckoutRecord, as_document
 from kco_sandbox.domain.lifecycle import WIRE_STATUS
+from kco_sandbox.domain.purchase import checkbox_states, effective_order, merchant_requested
 from kco_sandbox.web.snippet import render_snippet
 
 OPTION_DEFAULTS: Final[dict[str, bool]] = {
@@ -26,7 +29,8 @@ def timestamp(value: datetime) -> str:
 
 
 def render_order(record: CheckoutRecord, base_url: str, merchant_name: str) -> dict[str, Any]:
-    doc = as_document(record.order)
+    session = record.session
+    doc = as_document(effective_order(record.order, session))
     country = doc.pop("purchase_country")
     out: dict[str, Any] = {
         "order_id": record.order_id,
@@ -52,4 +56,12 @@ def render_order(record: CheckoutRecord, base_url: str, merchant_name: str) -> d
     out["external_payment_methods"] = doc.pop("external_payment_methods", [])
     out["external_checkouts"] = doc.pop("external_checkouts", [])
     out.update(doc)
+    if session.selected_shipping_option is not None:
+        out["selected_shipping_option"] = to_builtins(session.selected_shipping_option)
+    states = checkbox_states(record.order, session.checkboxes or {})
+    requested = merchant_requested(record.order, states)
+    if requested is not None:
+        out["merchant_requested"] = requested
+    if session.recurring_token is not None:
+        out["recurring_token"] = session.recurring_token
     return out

@@ -1,0 +1,1 @@
+"""Calls from the platform to the merchant's servers."""

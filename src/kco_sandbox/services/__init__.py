@@ -1,0 +1,1 @@
+"""Use-cases: each takes plain values, owns its transaction and returns domain records."""

@@ -1,0 +1,385 @@
+"""The shopper's side of a checkout: identify, give addresses, choose shipping, buy.
+
+The hosted checkout page calls these steps one by one; the sandbox control API calls `complete`,
+which runs the very same steps in a row. Merchant callbacks are real HTTP calls: the order is
+locked against merchant updates while one is in flight, and every call is recorded on the order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+
+from kco_sandbox.callbacks.merchant_call import MerchantCaller
+from kco_sandbox.clock import Clock
+from kco_sandbox.domain import purchase
+from kco_sandbox.domain.callback import (
+    Answer,
+    Decision,
+    Failed,
+    Proceed,
+    Redirect,
+    Refused,
+    judge_cart_answer,
+    judge_validation,
+    shipping_service_request,
+)
+from kco_sandbox.domain.checkout import CheckoutRecord
+from kco_sandbox.domain.errors import (
+    BadValue,
+    CallbackFailed,
+    CallbackRedirect,
+    CallbackRefused,
+    NotFound,
+    PurchaseDenied,
+    SignupRequired,
+)
+from kco_sandbox.domain.lifecycle import Action, require
+from kco_sandbox.domain.market import Market, markets_for
+from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.order import Address, Customer
+from kco_sandbox.domain.persona import (
+    DEFAULT_EMAIL,
+    Outcome,
+    is_email,
+    one_time_code_passes,
+    persona_for,
+)
+from kco_sandbox.domain.sample import SAMPLE_DATE_OF_BIRTH, sample_address
+from kco_sandbox.store.sql import SqlStore
+
+PAYMENT_METHODS = ("invoice", "card", "part_payment", "direct_debit")
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackTimeouts:
+    """Seconds to wait for the merchant (the vendor documents only the validation ones)."""
+
+    shipping_service: float = 10.0
+    validation: float = 3.0
+    validation_success_required: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    record: CheckoutRecord
+    redirect_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteRequest:
+    """Everything the shopper would enter, for completing a checkout without a browser."""
+
+    email: str = DEFAULT_EMAIL
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    shipping_option_id: str | None = None
+    payment_method: str = "invoice"
+    checkboxes: dict[str, bool] = field(default_factory=dict)
+    date_of_birth: str | None = None
+    national_identification_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseService:
+    store: SqlStore
+    clock: Clock
+    caller: MerchantCaller
+    allow_http_callbacks: bool = True
+    timeouts: CallbackTimeouts = CallbackTimeouts()
+
+    # loading and saving
+
+    def load(self, order_id: str, merchant_id: str | None = None) -> CheckoutRecord:
+        """The order as the shopper (or, with `merchant_id`, its merchant) may act on it."""
+        record = self.store.get_checkout(order_id)
+        if record is None or (merchant_id is not None and record.merchant_id != merchant_id):
+            raise NotFound(f"Order {order_id} not found")
+        record.visible_to(record.merchant_id, self.clock.now())
+        require(Action.COMPLETE, record.status)
+        return record
+
+    def _save(self, before: CheckoutRecord, after: CheckoutRecord) -> CheckoutRecord:
+        if not self.store.save_checkout(after, before.version):
+            raise CallbackFailed("The order changed while the shopper was acting on it; try again")
+        return after
+
+    def _with_session(self, record: CheckoutRecord, **changes: Any) -> CheckoutRecord:
+        session = msgspec.structs.replace(record.session, **changes)
+        return self._save(record, record.with_session(session, self.clock.now()))
+
+    # merchant callbacks
+
+    def _call(
+        self,
+        record: CheckoutRecord,
+        kind: str,
+        url: str,
+        body: dict[str, Any],
+        timeout: float,
+        base_url: str,
+    ) -> tuple[CheckoutRecord, Answer]:
+        """POST `body` to the merchant with the order locked; the unlocked record and the answer."""
+        now = self.clock.now()
+        # The lock outlives the time-out a little, so it never lapses while the call is open.
+        locked = self._with_session(record, locked_until=now + timedelta(seconds=timeout + 5))
+        order_url = f"{base_url}/checkout/v3/orders/{record.order_id}"
+        target = purchase.expand_url(url, record.order_id, order_url)
+        call = self.caller.post_json(target, _encode(body), timeout)
+        answer = call.answer
+        self.store.add_event(
+            record.order_id,
+            self.clock.now(),
+            f"callback.{kind}",
+            {
+                "url": target,
+                "request": body,
+                "status": answer.status,
+                "location": answer.location,
+                "response": answer.body[:2000].decode("utf-8", "replace"),
+                "duration_ms": call.duration_ms,
+                "error": answer.error,
+            },
+        )
+        unlocked = self._with_session(locked, locked_until=None)
+        return unlocked, answer
+
+    def _order_view(self, record: CheckoutRecord) -> dict[str, Any]:
+        view: dict[str, Any] = msgspec.to_builtins(
+            purchase.effective_order(record.order, record.session)
+        )
+        if record.session.selected_shipping_option is not None:
+            view["selected_shipping_option"] = msgspec.to_builtins(
+                record.session.selected_shipping_option
+            )
+        return view
+
+    def _cart_callback(
+        self, record: CheckoutRecord, kind: str, url: str, base_url: str
+    ) -> CheckoutRecord:
+        body = shipping_service_request(self._order_view(record))
+        record, answer = self._call(
+            record, kind, url, body, self.timeouts.shipping_service, base_url
+        )
+        decision = judge_cart_answer(answer)
+        self._raise_unless_proceed(decision)
+        assert isinstance(decision, Proceed)
+        if decision.cart is None:
+            return record
+        try:
+            order = purchase.apply_cart(
+                record.order, decision.cart, self._markets(record), self.allow_http_callbacks
+            )
+        except BadValue as exc:
+            raise CallbackFailed(f"The merchant's cart breaks a rule: {exc.messages[0]}") from None
+        return self._save(record, record.with_cart(order, self.clock.now()))
+
+    def _markets(self, record: CheckoutRecord) -> Mapping[str, Market]:
+        for merchant in self.store.list_merchants():
+            if merchant.merchant_id == record.merchant_id:
+                return markets_for(merchant.markets)
+        return markets_for(None)
+
+    @staticmethod
+    def _raise_unless_proceed(decision: Decision) -> None:
+        if isinstance(decision, Redirect):
+            raise CallbackRedirect(decision.url)
+        if isinstance(decision, Refused):
+            raise CallbackRefused(decision.error_type, decision.error_text)
+        if isinstance(decision, Failed):
+            raise CallbackFailed(decision.reason)
+
+    # the steps
+
+    def identify(self, order_id: str, email: str, postal_code: str | None) -> CheckoutRecord:
+        if not is_email(email):
+            raise BadValue("email")
+        record = self.load(order_id)
+        return self._with_session(record, email=email, postal_code=postal_code)
+
+    def set_addresses(
+        self,
+        order_id: str,
+        billing: Address,
+        shipping: Address | None,
+        customer: Customer | None,
+        national_identification_number: str | None,
+        base_url: str,
+    ) -> CheckoutRecord:
+        record = self.load(order_id)
+        order = record.order
+        billing_country = (billing.country or order.purchase_country).lower()
+        billing = msgspec.structs.replace(billing, country=billing_country)
+        shipping = shipping or billing
+        shipping = msgspec.structs.replace(
+            shipping, country=(shipping.country or billing_country).lower()
+        )
+        _check_country(
+            billing_country,
+            order.billing_countries or order.shipping_countries,
+            order.purchase_country,
+            "billing_address.country",
+        )
+        _check_country(
+            shipping.country or billing_country,
+            order.shipping_countries,
+            order.purchase_country,
+            "shipping_address.country",
+        )
+        previous_billing = record.session.billing_address
+        previous_shipping = record.session.shipping_address
+        record = self._with_session(
+            record,
+            billing_address=billing,
+            shipping_address=shipping,
+            customer=customer or Customer(type="person"),
+            national_identification_number=national_identification_number,
+        )
+        urls = order.merchant_urls
+        country_changed = (
+            billing_country
+            != (
+                (previous_billing.country if previous_billing else None) or order.purchase_country
+            ).lower()
+        )
+        if urls.country_change and country_changed:
+            record = self._cart_callback(record, "country_change", urls.country_change, base_url)
+        if urls.address_update and (billing, shipping) != (previous_billing, previous_shipping):
+            record = self._cart_callback(record, "address_update", urls.address_update, base_url)
+        return record
+
+    def select_shipping(
+        self, order_id: str, option_id: str | None, base_url: str
+    ) -> CheckoutRecord:
+        record = self.load(order_id)
+        option = purchase.choose_option(record.order, option_id)
+        if option is None:
+            return record
+        url = record.order.merchant_urls.shipping_option_update
+        record = self._with_session(
+            record, selected_shipping_option=option, platform_shipping=url is None
+        )
+        if url:
+            record = self._cart_callback(record, "shipping_option_update", url, base_url)
+        return record
+
+    def sign_up(self, order_id: str, one_time_code: str) -> CheckoutRecord:
+        if not one_time_code_passes(one_time_code):
+            raise BadValue("one_time_code")
+        return self._with_session(self.load(order_id), signed_up=True)
+
+    def buy(
+        self,
+        order_id: str,
+        payment_method: str,
+        checkboxes: dict[str, bool],
+        base_url: str,
+    ) -> Completion:
+        if payment_method not in PAYMENT_METHODS:
+            raise BadValue("payment_method")
+        record = self.load(order_id)
+        order = record.order
+        session = record.session
+        if session.billing_address is None:
+            raise BadValue("billing_address", "may not be null")
+        purchase.check_mandatory(order, session)
+        purchase.check_checkboxes(order, checkboxes)
+        states = purchase.checkbox_states(order, checkboxes)
+        record = self._with_session(record, payment_method=payment_method, checkboxes=states)
+        persona = persona_for(record.session.email or DEFAULT_EMAIL)
+        if persona.outcome is Outcome.REQUIRE_SIGNUP and not record.session.signed_up:
+            raise SignupRequired("The shopper must sign up first (one-time code)")
+        if order.merchant_urls.validation:
+            view = self._order_view(record)
+            view |= {"order_id": record.order_id, "status": "checkout_incomplete"}
+            requested = purchase.merchant_requested(order, states)
+            if requested is not None:
+                view["merchant_requested"] = requested
+            required = bool(order.options and order.options.require_validate_callback_success)
+            timeout = (
+                self.timeouts.validation_success_required if required else self.timeouts.validation
+            )
+            record, answer = self._call(
+                record, "validation", order.merchant_urls.validation, view, timeout, base_url
+            )
+            self._raise_unless_proceed(judge_validation(answer, required))
+        if persona.outcome is Outcome.DENIED:
+            self.store.add_event(
+                record.order_id, self.clock.now(), "purchase.denied", {"email": persona.email}
+            )
+            raise PurchaseDenied("The purchase was denied; choose another payment method")
+        return self._authorize(record, persona.outcome, persona.decision_after, base_url)
+
+    def _authorize(
+        self,
+        record: CheckoutRecord,
+        outcome: Outcome,
+        decision_after: timedelta | None,
+        base_url: str,
+    ) -> Completion:
+        now = self.clock.now()
+        pending = decision_after is not None
+        session = msgspec.structs.replace(
+            record.session,
+            fraud_status="PENDING" if pending else "ACCEPTED",
+            pending_decision=("accept" if outcome is Outcome.PENDING_ACCEPT else "reject")
+            if pending
+            else None,
+            decision_due_at=now + decision_after if decision_after is not None else None,
+            recurring_token=str(uuid.uuid4()) if record.order.recurring else None,
+            # The completed order keeps the shipping line as one of its own lines from now on.
+            platform_shipping=False,
+        )
+        order = purchase.effective_order(record.order, record.session)
+        completed = self._save(record, record.completed(session, order, now))
+        self.store.add_event(
+            record.order_id,
+            now,
+            "purchase.completed",
+            {"fraud_status": session.fraud_status, "payment_method": session.payment_method},
+        )
+        order_url = f"{base_url}/checkout/v3/orders/{record.order_id}"
+        redirect = purchase.expand_url(
+            record.order.merchant_urls.confirmation, record.order_id, order_url
+        )
+        return Completion(completed, redirect)
+
+    def complete(
+        self, merchant: Merchant, order_id: str, request: CompleteRequest, base_url: str
+    ) -> Completion:
+        """Every step in a row, as a shopper would take them."""
+        record = self.load(order_id, merchant.merchant_id)
+        country = record.order.purchase_country
+        self.identify(order_id, request.email, None)
+        billing = request.billing_address or sample_address(country, request.email)
+        if billing.email is None:
+            billing = msgspec.structs.replace(billing, email=request.email)
+        customer = Customer(
+            type="person", date_of_birth=request.date_of_birth or SAMPLE_DATE_OF_BIRTH
+        )
+        self.set_addresses(
+            order_id,
+            billing,
+            request.shipping_address,
+            customer,
+            request.national_identification_number,
+            base_url,
+        )
+        self.select_shipping(order_id, request.shipping_option_id, base_url)
+        if persona_for(request.email).outcome is Outcome.REQUIRE_SIGNUP:
+            self.sign_up(order_id, "123456")
+        return self.buy(order_id, request.payment_method, request.checkboxes, base_url)
+
+
+def _check_country(
+    country: str, allowed: list[str] | None, purchase_country: str, path: str
+) -> None:
+    permitted = {c.lower() for c in allowed} if allowed else {purchase_country.lower()}
+    if country.lower() not in permitted:
+        raise BadValue(path, "not among the countries the merchant ships or bills to")
