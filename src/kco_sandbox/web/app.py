@@ -16,7 +16,7 @@ from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
 from kco_sandbox.settings import Settings
 from kco_sandbox.store.sql import SqlStore
-from kco_sandbox.web import checkout_api, pages, sandbox_api
+from kco_sandbox.web import checkout_api, demo, pages, sandbox_api
 from kco_sandbox.web.auth import Authenticator
 from kco_sandbox.web.context import AppContext
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
@@ -24,19 +24,15 @@ from kco_sandbox.web.wire import WireMiddleware
 
 ORDERS = "/checkout/v3/orders"
 
-ROUTES = [
+API_ROUTES = [
     Route(ORDERS, checkout_api.create_order, methods=["POST"]),
     Route(ORDERS + "/", checkout_api.create_order, methods=["POST"]),
     Route(ORDERS + "/{order_id}", checkout_api.read_order, methods=["GET"]),
     Route(ORDERS + "/{order_id}", checkout_api.update_order, methods=["POST"]),
     Route(ORDERS + "/{order_id}/abort", checkout_api.abort_order, methods=["POST"]),
-    Route("/kco/checkout.bootstrap.js", pages.bootstrap_script, methods=["GET"]),
-    Route("/kco/checkout/{order_id}", pages.checkout_page, methods=["GET"]),
 ]
-
-SANDBOX_ROUTES = [
-    Route("/_sandbox/orders/{order_id}/complete", sandbox_api.complete_order, methods=["POST"]),
-]
+# The vendor's API, then the shopper's pages, the demo shop, and the sandbox's control API.
+ROUTES = API_ROUTES + pages.ROUTES + demo.ROUTES
 
 
 def create_app(
@@ -48,7 +44,7 @@ def create_app(
     caller: MerchantCaller | None = None,
 ) -> Starlette:
     app = Starlette(
-        routes=ROUTES + (SANDBOX_ROUTES if settings.sandbox_api else []),
+        routes=ROUTES + (sandbox_api.ROUTES if settings.sandbox_api else []),
         middleware=[Middleware(WireMiddleware, new_id=new_uuid)],
         exception_handlers={
             KcoError: kco_error_handler,

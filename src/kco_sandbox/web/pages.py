@@ -11,6 +11,7 @@ from importlib.resources import files
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from kco_sandbox.domain.errors import NotFound
 from kco_sandbox.web.context import AppContext
@@ -62,3 +63,9 @@ table{{width:100%;border-collapse:collapse}}td{{padding:6px 0}}.amount{{text-ali
 <script>parent.postMessage({{height: document.body.scrollHeight}}, "*");</script>
 </body></html>"""
     return HTMLResponse(page)
+
+
+ROUTES = [
+    Route("/kco/checkout.bootstrap.js", bootstrap_script, methods=["GET"]),
+    Route("/kco/checkout/{order_id}", checkout_page, methods=["GET"]),
+]

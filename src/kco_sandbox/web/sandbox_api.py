@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from kco_sandbox.domain.checkout import bad_value_from
 from kco_sandbox.domain.order import Address, Doc
@@ -69,3 +70,8 @@ async def complete_order(request: Request) -> Response:
         "redirect_url": completion.redirect_url,
     }
     return Response(_encode(payload), media_type="application/json")
+
+
+ROUTES = [
+    Route("/_sandbox/orders/{order_id}/complete", complete_order, methods=["POST"]),
+]
