@@ -317,8 +317,8 @@ def test_a_billing_country_outside_the_list_is_refused(client: TestClient) -> No
         ),
         (Reply(500), False, 422, "CALLBACK_FAILED"),
         (Reply(401), True, 422, "CALLBACK_FAILED"),
-        (Reply(200, delay=1.0), False, 200, None),  # no answer in time: approved
-        (Reply(200, delay=1.5), True, 422, "CALLBACK_FAILED"),  # ... unless success is required
+        (Reply(200, delay=2.5), False, 200, None),  # no answer in time: approved
+        (Reply(200, delay=3.0), True, 422, "CALLBACK_FAILED"),  # ... unless success is required
     ],
 )
 def test_validation_callback_answers(
