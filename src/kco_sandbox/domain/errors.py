@@ -3,11 +3,17 @@
     KcoError
     ├── BadValue            BAD_VALUE          a field or a rule between fields is violated
     ├── ReadOnlyOrder       READ_ONLY_ORDER    the order can no longer be changed
-    ├── NotFound            NOT_FOUND          no such order (for this merchant)
+    ├── NotFound            NOT_FOUND          no such order (for this merchant), no such refund
+    │   ├── NoSuchOrder       NO_SUCH_ORDER      no such order in Order Management
+    │   └── NoSuchCapture     NO_SUCH_CAPTURE    no such capture on the order
     ├── OrderExpired        NOT_FOUND          the order passed its lifetime (answered with no body)
     ├── PayloadTooLarge     PAYLOAD_TOO_LARGE  the request body is over the configured limit
     ├── HttpError           HTTP_ERROR         an unknown path or a method the path does not take
     ├── Unauthorized        UNAUTHORIZED       missing or wrong credentials
+    ├── NotAllowed          NOT_ALLOWED        the order's state does not allow the change
+    │   ├── CaptureNotAllowed CAPTURE_NOT_ALLOWED
+    │   ├── CancelNotAllowed  CANCEL_NOT_ALLOWED
+    │   └── RefundNotAllowed  REFUND_NOT_ALLOWED
     └── PurchaseFailed      PURCHASE_FAILED    the shopper's purchase did not go through
         ├── PurchaseDenied    PURCHASE_DENIED    the persona is denied
         ├── SignupRequired    SIGNUP_REQUIRED    the persona must pass the sign-up step first
@@ -106,3 +112,27 @@ class CallbackFailed(PurchaseFailed):
     """No usable answer: a time-out, no connection, an unexpected status or an invalid cart."""
 
     code = "CALLBACK_FAILED"
+
+
+class NotAllowed(KcoError):
+    code = "NOT_ALLOWED"
+
+
+class CaptureNotAllowed(NotAllowed):
+    code = "CAPTURE_NOT_ALLOWED"
+
+
+class CancelNotAllowed(NotAllowed):
+    code = "CANCEL_NOT_ALLOWED"
+
+
+class RefundNotAllowed(NotAllowed):
+    code = "REFUND_NOT_ALLOWED"
+
+
+class NoSuchOrder(NotFound):
+    code = "NO_SUCH_ORDER"
+
+
+class NoSuchCapture(NotFound):
+    code = "NO_SUCH_CAPTURE"

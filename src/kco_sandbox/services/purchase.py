@@ -7,7 +7,6 @@ locked against merchant updates while one is in flight, and every call is record
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,6 +41,7 @@ from kco_sandbox.domain.errors import (
 from kco_sandbox.domain.lifecycle import Action, require
 from kco_sandbox.domain.market import Market, markets_for
 from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.om_opening import open_order
 from kco_sandbox.domain.order import Address, Customer
 from kco_sandbox.domain.persona import (
     DEFAULT_EMAIL,
@@ -51,6 +51,9 @@ from kco_sandbox.domain.persona import (
     persona_for,
 )
 from kco_sandbox.domain.sample import SAMPLE_DATE_OF_BIRTH, sample_address
+from kco_sandbox.ids import IdFactory, new_uuid
+from kco_sandbox.services.management import new_klarna_reference
+from kco_sandbox.store.management_sql import ManagementStore
 from kco_sandbox.store.sql import SqlStore
 
 PAYMENT_METHODS = ("invoice", "card", "part_payment", "direct_debit")
@@ -93,6 +96,7 @@ class PurchaseService:
     caller: MerchantCaller
     allow_http_callbacks: bool = True
     timeouts: CallbackTimeouts = CallbackTimeouts()
+    new_id: IdFactory = new_uuid
 
     # loading and saving
 
@@ -332,12 +336,16 @@ class PurchaseService:
             if pending
             else None,
             decision_due_at=now + decision_after if decision_after is not None else None,
-            recurring_token=str(uuid.uuid4()) if record.order.recurring else None,
+            recurring_token=self.new_id() if record.order.recurring else None,
             # The completed order keeps the shipping line as one of its own lines from now on.
             platform_shipping=False,
         )
         order = purchase.effective_order(record.order, record.session)
-        completed = self._save(record, record.completed(session, order, now))
+        completed = record.completed(session, order, now)
+        # The Order Management order opens in the same transaction: both, or neither.
+        opened = open_order(completed, new_klarna_reference(), now, self.new_id())
+        if not ManagementStore(self.store).complete_checkout(completed, record.version, opened):
+            raise CallbackFailed("The order changed while the shopper was acting on it; try again")
         self.store.add_event(
             record.order_id,
             now,

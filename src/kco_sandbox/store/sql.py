@@ -146,7 +146,8 @@ class SqlStore:
         self.engine.dispose()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (on SQLite: this process's writers take turns)."""
         if not self._sqlite:
             with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
                 yield conn
@@ -157,7 +158,8 @@ class SqlStore:
                 yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Connection]:
+        """A read: one consistent snapshot."""
         if not self._sqlite:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
@@ -167,7 +169,8 @@ class SqlStore:
             with conn.begin():
                 yield conn
 
-    def _time(self, value: datetime | None) -> datetime | None:
+    def time(self, value: datetime | None) -> datetime | None:
+        """A timestamp as this engine stores it."""
         value = _db_time(value)
         return value.replace(tzinfo=None) if self._sqlite and value is not None else value
 
@@ -180,7 +183,7 @@ class SqlStore:
             "name": merchant.name,
             "markets": json.dumps(list(merchant.markets)) if merchant.markets else None,
         }
-        with self._write() as conn:
+        with self.write() as conn:
             changed = conn.execute(
                 update(merchants).where(merchants.c.merchant_id == merchant.merchant_id),
                 values,
@@ -188,11 +191,11 @@ class SqlStore:
             if not changed:
                 conn.execute(
                     insert(merchants),
-                    {"merchant_id": merchant.merchant_id, "created_at": self._time(now), **values},
+                    {"merchant_id": merchant.merchant_id, "created_at": self.time(now), **values},
                 )
 
     def list_merchants(self) -> list[Merchant]:
-        with self._read() as conn:
+        with self.read() as conn:
             rows = conn.execute(select(merchants).order_by(merchants.c.created_at)).all()
         return [
             Merchant(
@@ -211,26 +214,26 @@ class SqlStore:
             "status": record.status.value,
             "version": record.version,
             "document": _encode(record.order).decode(),
-            "last_modified_at": self._time(record.last_modified_at),
-            "completed_at": self._time(record.completed_at),
-            "expires_at": self._time(record.expires_at),
+            "last_modified_at": self.time(record.last_modified_at),
+            "completed_at": self.time(record.completed_at),
+            "expires_at": self.time(record.expires_at),
             "session": _encode(record.session).decode(),
         }
 
     def add_checkout(self, record: CheckoutRecord) -> None:
-        with self._write() as conn:
+        with self.write() as conn:
             conn.execute(
                 insert(checkout_orders),
                 {
                     "order_id": record.order_id,
                     "merchant_id": record.merchant_id,
-                    "started_at": self._time(record.started_at),
+                    "started_at": self.time(record.started_at),
                     **self._checkout_values(record),
                 },
             )
 
     def get_checkout(self, order_id: str) -> CheckoutRecord | None:
-        with self._read() as conn:
+        with self.read() as conn:
             row = conn.execute(_GET_CHECKOUT, {"order_id": order_id}).first()
         if row is None:
             return None
@@ -249,14 +252,20 @@ class SqlStore:
 
     def save_checkout(self, record: CheckoutRecord, expected_version: int) -> bool:
         """Write `record` if the stored version is still `expected_version`; False if it moved."""
-        with self._write() as conn:
-            changed = conn.execute(
-                update(checkout_orders).where(
-                    checkout_orders.c.order_id == record.order_id,
-                    checkout_orders.c.version == expected_version,
-                ),
-                self._checkout_values(record),
-            ).rowcount
+        with self.write() as conn:
+            return self.save_checkout_on(conn, record, expected_version)
+
+    def save_checkout_on(
+        self, conn: Connection, record: CheckoutRecord, expected_version: int
+    ) -> bool:
+        """`save_checkout` inside the caller's transaction."""
+        changed = conn.execute(
+            update(checkout_orders).where(
+                checkout_orders.c.order_id == record.order_id,
+                checkout_orders.c.version == expected_version,
+            ),
+            self._checkout_values(record),
+        ).rowcount
         return bool(changed)
 
     def is_current(self) -> bool:
@@ -266,12 +275,12 @@ class SqlStore:
     # events
 
     def add_event(self, order_id: str, at: datetime, kind: str, detail: dict[str, Any]) -> None:
-        with self._write() as conn:
+        with self.write() as conn:
             conn.execute(
                 insert(order_events),
                 {
                     "order_id": order_id,
-                    "at": self._time(at),
+                    "at": self.time(at),
                     "kind": kind,
                     "detail": _encode(detail).decode(),
                 },
@@ -279,7 +288,7 @@ class SqlStore:
 
     def list_events(self, order_id: str) -> list[dict[str, Any]]:
         """The order's events, oldest first, as `{"at", "kind", **detail}`."""
-        with self._read() as conn:
+        with self.read() as conn:
             rows = conn.execute(
                 select(order_events)
                 .where(order_events.c.order_id == order_id)

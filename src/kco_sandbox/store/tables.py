@@ -52,5 +52,28 @@ order_events = Table(
     Column("detail", Text, nullable=False),  # JSON
 )
 
+# Order Management: the order document holds its captures and refunds (amounts are derived).
+om_orders = Table(
+    "om_orders",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("merchant_id", String(255), ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# The first successful answer to each `Klarna-Idempotency-Key`, replayed for repeats.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("merchant_id", String(255), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("status", Integer, nullable=False),
+    Column("headers", Text, nullable=False),  # JSON object
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 Index("ix_checkout_orders_expires_at", checkout_orders.c.expires_at)
 Index("ix_order_events_order_id", order_events.c.order_id, order_events.c.event_id)

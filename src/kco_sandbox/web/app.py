@@ -13,10 +13,12 @@ from kco_sandbox.domain.errors import KcoError
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory, new_uuid
 from kco_sandbox.services.checkout import CheckoutService
+from kco_sandbox.services.management import ManagementService
 from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
 from kco_sandbox.settings import Settings
+from kco_sandbox.store.management_sql import ManagementStore
 from kco_sandbox.store.sql import SqlStore
-from kco_sandbox.web import checkout_api, demo, pages, sandbox_api
+from kco_sandbox.web import checkout_api, demo, management_api, pages, sandbox_api
 from kco_sandbox.web.auth import Authenticator
 from kco_sandbox.web.context import AppContext
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
@@ -32,7 +34,7 @@ API_ROUTES = [
     Route(ORDERS + "/{order_id}/abort", checkout_api.abort_order, methods=["POST"]),
 ]
 # The vendor's API, then the shopper's pages, the demo shop, and the sandbox's control API.
-ROUTES = API_ROUTES + pages.ROUTES + demo.ROUTES
+ROUTES = API_ROUTES + management_api.ROUTES + pages.ROUTES + demo.ROUTES
 
 
 def create_app(
@@ -72,6 +74,8 @@ def create_app(
                 validation=settings.validation_timeout,
                 validation_success_required=settings.validation_required_timeout,
             ),
+            new_id=new_id,
         ),
+        management=ManagementService(orders=ManagementStore(store), clock=clock, new_id=new_id),
     )
     return app

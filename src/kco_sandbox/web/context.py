@@ -10,6 +10,7 @@ from anyio.to_thread import run_sync
 from starlette.requests import Request
 
 from kco_sandbox.services.checkout import CheckoutService
+from kco_sandbox.services.management import ManagementService
 from kco_sandbox.services.purchase import PurchaseService
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.auth import Authenticator
@@ -23,6 +24,7 @@ class AppContext:
     auth: Authenticator
     checkout: CheckoutService
     purchase: PurchaseService
+    management: ManagementService
 
     def base_url(self, request: Request) -> str:
         """The public base URL: the configured one, else the scheme and host the client used."""

@@ -20,6 +20,7 @@ from kco_sandbox.domain.errors import (
     BadValue,
     HttpError,
     KcoError,
+    NotAllowed,
     NotFound,
     OrderExpired,
     PayloadTooLarge,
@@ -34,6 +35,7 @@ STATUS_BY_ERROR: Final[dict[type[KcoError], int]] = {
     BadValue: 400,
     Unauthorized: 401,
     ReadOnlyOrder: 403,
+    NotAllowed: 403,  # and its CAPTURE_, CANCEL_ and REFUND_NOT_ALLOWED kinds
     NotFound: 404,
     OrderExpired: 404,
     HttpError: 405,

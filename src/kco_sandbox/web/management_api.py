@@ -1,0 +1,320 @@
+"""`/ordermanagement/v1/orders/{order_id}` handlers: authenticate, decode, change, answer.
+
+Every mutating call honours `Klarna-Idempotency-Key`: the first successful answer (status,
+headers, body) is returned again for a repeated key from the same merchant, whatever the body.
+`201` and `204` answers have empty bodies, as the vendor's do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kco_sandbox.domain import om_rules
+from kco_sandbox.domain.checkout import bad_value_from
+from kco_sandbox.domain.errors import NotFound
+from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.om_order import (
+    AuthorizationUpdate,
+    Capture,
+    CaptureRequest,
+    CustomerUpdate,
+    DueDateExtension,
+    OmOrder,
+    ReferencesUpdate,
+    Refund,
+    RefundRequest,
+    ShippingInfoUpdate,
+)
+from kco_sandbox.store.management_sql import StoredAnswer
+from kco_sandbox.web.body import read_body, read_json_object
+from kco_sandbox.web.context import AppContext
+from kco_sandbox.web.om_render import render_captures, render_om_order, render_refund
+
+T = TypeVar("T")
+R = TypeVar("R")
+BASE = "/ordermanagement/v1/orders/{order_id}"
+NO_CONTENT = StoredAnswer(204, {}, b"")
+_encode = msgspec.json.Encoder().encode
+
+
+def _context(request: Request) -> tuple[AppContext, Merchant, str]:
+    ctx: AppContext = request.app.state.ctx
+    merchant = ctx.auth.merchant_for(request.headers.get("authorization"))
+    return ctx, merchant, request.path_params["order_id"]
+
+
+def _json(value: Any) -> Response:
+    return Response(_encode(value), media_type="application/json")
+
+
+def _reply(answer: StoredAnswer) -> Response:
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+async def _decode(request: Request, ctx: AppContext, kind: type[T]) -> T:
+    body = await read_json_object(request, ctx.settings.max_body_bytes)
+    try:
+        return msgspec.convert({k: v for k, v in body.items() if v is not None}, kind)
+    except msgspec.ValidationError as exc:
+        raise bad_value_from(exc) from None
+
+
+async def _change(
+    request: Request,
+    ctx: AppContext,
+    merchant: Merchant,
+    order_id: str,
+    rule: Callable[[OmOrder, datetime], tuple[OmOrder | None, R]],
+    answer: Callable[[R], StoredAnswer],
+) -> Response:
+    key = request.headers.get("klarna-idempotency-key") or None
+    reply = await ctx.write(lambda: ctx.management.change(merchant, order_id, rule, answer, key))
+    return _reply(reply)
+
+
+def _no_content(_: object) -> StoredAnswer:
+    return NO_CONTENT
+
+
+# reading
+
+
+async def get_order(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    await read_body(request, ctx.settings.max_body_bytes)
+    order = await ctx.read(lambda: ctx.management.get(merchant, order_id))
+    return _json(render_om_order(order, ctx.checkout.clock.now()))
+
+
+async def list_captures(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    order = await ctx.read(lambda: ctx.management.get(merchant, order_id))
+    return _json(render_captures(order))
+
+
+async def get_capture(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    capture_id = request.path_params["capture_id"]
+    order = await ctx.read(lambda: ctx.management.get(merchant, order_id))
+    om_rules.find_capture(order, capture_id)
+    [found] = [c for c in render_captures(order) if c["capture_id"] == capture_id]
+    return _json(found)
+
+
+async def get_refund(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    refund_id = request.path_params["refund_id"]
+    order = await ctx.read(lambda: ctx.management.get(merchant, order_id))
+    for refund in order.refunds:
+        if refund.refund_id == refund_id:
+            return _json(render_refund(refund))
+    raise NotFound(f"Refund {refund_id} cannot be found for order {order_id}")
+
+
+async def due_date_options(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    order = await ctx.read(lambda: ctx.management.get(merchant, order_id))
+    om_rules.find_capture(order, request.path_params["capture_id"])
+    options = [{"number_of_days": d, "amount": a} for d, a in om_rules.DUE_DATE_OPTIONS]
+    return _json({"currency": order.purchase_currency.lower(), "options": options})
+
+
+# changing
+
+
+async def acknowledge(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    await read_body(request, ctx.settings.max_body_bytes)
+
+    def rule(order: OmOrder, now: datetime) -> tuple[OmOrder | None, None]:
+        if order.acknowledged_at is not None:
+            return None, None
+        return msgspec.structs.replace(order, acknowledged_at=now), None
+
+    return await _change(request, ctx, merchant, order_id, rule, _no_content)
+
+
+def _simple(change: Callable[[OmOrder, datetime], OmOrder]) -> Callable[..., Any]:
+    """A body-less POST whose rule only changes the order (cancel, release, extend)."""
+
+    async def handler(request: Request) -> Response:
+        ctx, merchant, order_id = _context(request)
+        await read_body(request, ctx.settings.max_body_bytes)
+        return await _change(
+            request, ctx, merchant, order_id, lambda o, now: (change(o, now), None), _no_content
+        )
+
+    return handler
+
+
+cancel = _simple(om_rules.cancel)
+release = _simple(om_rules.release)
+extend_authorization = _simple(om_rules.extend_authorization)
+
+
+async def update_authorization(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    update = await _decode(request, ctx, AuthorizationUpdate)
+    return await _change(
+        request,
+        ctx,
+        merchant,
+        order_id,
+        lambda o, now: (om_rules.update_authorization(o, update, now), None),
+        _no_content,
+    )
+
+
+async def update_customer(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    update = await _decode(request, ctx, CustomerUpdate)
+    return await _change(
+        request,
+        ctx,
+        merchant,
+        order_id,
+        lambda o, now: (om_rules.update_customer(o, update, now), None),
+        _no_content,
+    )
+
+
+async def update_references(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    update = await _decode(request, ctx, ReferencesUpdate)
+    return await _change(
+        request,
+        ctx,
+        merchant,
+        order_id,
+        lambda o, now: (om_rules.update_references(o, update, now), None),
+        _no_content,
+    )
+
+
+async def add_shipping_info(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    update = await _decode(request, ctx, ShippingInfoUpdate)
+    return await _change(
+        request,
+        ctx,
+        merchant,
+        order_id,
+        lambda o, now: (om_rules.add_shipping_info(o, update.shipping_info, now), None),
+        _no_content,
+    )
+
+
+async def create_capture(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    capture_request = await _decode(request, ctx, CaptureRequest)
+    capture_id = ctx.checkout.new_id()
+    location = f"{ctx.base_url(request)}/ordermanagement/v1/orders/{order_id}/captures/"
+
+    def answer(capture: Capture) -> StoredAnswer:
+        headers = {"Location": location + capture.capture_id, "Capture-Id": capture.capture_id}
+        return StoredAnswer(201, headers, b"")
+
+    return await _change(
+        request,
+        ctx,
+        merchant,
+        order_id,
+        lambda o, now: om_rules.capture(o, capture_request, capture_id, now),
+        answer,
+    )
+
+
+async def create_refund(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    refund_request = await _decode(request, ctx, RefundRequest)
+    refund_id = ctx.checkout.new_id()
+    location = f"{ctx.base_url(request)}/ordermanagement/v1/orders/{order_id}/refunds/"
+
+    def answer(refund: Refund) -> StoredAnswer:
+        headers = {"Location": location + refund.refund_id, "Refund-Id": refund.refund_id}
+        return StoredAnswer(201, headers, b"")
+
+    return await _change(
+        request,
+        ctx,
+        merchant,
+        order_id,
+        lambda o, now: om_rules.refund(o, refund_request, refund_id, now),
+        answer,
+    )
+
+
+async def capture_shipping_info(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    update = await _decode(request, ctx, ShippingInfoUpdate)
+    capture_id = request.path_params["capture_id"]
+    return await _change(
+        request,
+        ctx,
+        merchant,
+        order_id,
+        lambda o, now: (
+            om_rules.add_capture_shipping_info(o, capture_id, update.shipping_info, now),
+            None,
+        ),
+        _no_content,
+    )
+
+
+async def trigger_send_out(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    await read_body(request, ctx.settings.max_body_bytes)
+    capture_id = request.path_params["capture_id"]
+
+    def rule(order: OmOrder, now: datetime) -> tuple[OmOrder | None, None]:
+        om_rules.trigger_send_out(order, capture_id, now)
+        return None, None
+
+    return await _change(request, ctx, merchant, order_id, rule, _no_content)
+
+
+async def extend_due_date(request: Request) -> Response:
+    ctx, merchant, order_id = _context(request)
+    extension = await _decode(request, ctx, DueDateExtension)
+    capture_id = request.path_params["capture_id"]
+    return await _change(
+        request,
+        ctx,
+        merchant,
+        order_id,
+        lambda o, now: (
+            om_rules.extend_due_date(o, capture_id, extension.number_of_days, now),
+            None,
+        ),
+        _no_content,
+    )
+
+
+CAPTURE = BASE + "/captures/{capture_id}"
+ROUTES = [
+    Route(BASE, get_order, methods=["GET"]),
+    Route(BASE + "/acknowledge", acknowledge, methods=["POST"]),
+    Route(BASE + "/authorization", update_authorization, methods=["PATCH"]),
+    Route(BASE + "/customer-details", update_customer, methods=["PATCH"]),
+    Route(BASE + "/extend-authorization-time", extend_authorization, methods=["POST"]),
+    Route(BASE + "/merchant-references", update_references, methods=["PATCH"]),
+    Route(BASE + "/release-remaining-authorization", release, methods=["POST"]),
+    Route(BASE + "/shipping-info", add_shipping_info, methods=["POST"]),
+    Route(BASE + "/cancel", cancel, methods=["POST"]),
+    Route(BASE + "/captures", create_capture, methods=["POST"]),
+    Route(BASE + "/captures", list_captures, methods=["GET"]),
+    Route(CAPTURE, get_capture, methods=["GET"]),
+    Route(CAPTURE + "/shipping-info", capture_shipping_info, methods=["POST"]),
+    Route(CAPTURE + "/trigger-send-out", trigger_send_out, methods=["POST"]),
+    Route(CAPTURE + "/extend-due-date-options", due_date_options, methods=["GET"]),
+    Route(CAPTURE + "/extend-due-date", extend_due_date, methods=["PATCH"]),
+    Route(BASE + "/refunds", create_refund, methods=["POST"]),
+    Route(BASE + "/refunds/{refund_id}", get_refund, methods=["GET"]),
+]
