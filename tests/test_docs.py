@@ -1,0 +1,28 @@
+"""The docs state what the code does: tables that are rules in the code are checked here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kco_sandbox.domain.om_lifecycle import ALLOWED, OmAction, OmStatus
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def lifecycle_table() -> str:
+    """The Order Management lifecycle as a Markdown table, from `om_lifecycle.ALLOWED`."""
+    statuses = list(OmStatus)
+    lines = [
+        "| Action | " + " | ".join(s.value for s in statuses) + " |",
+        "|---|" + "---|" * len(statuses),
+    ]
+    for action in OmAction:
+        marks = ["yes" if s in ALLOWED[action] else "–" for s in statuses]  # noqa: RUF001
+        lines.append(f"| `{action.value}` | " + " | ".join(marks) + " |")
+    return "\n".join(lines)
+
+
+def test_the_order_management_lifecycle_table_is_the_codes() -> None:
+    text = (DOCS / "order-management.md").read_text()
+    # To regenerate: python -c "from tests.test_docs import lifecycle_table as t; print(t())"
+    assert lifecycle_table() in text
