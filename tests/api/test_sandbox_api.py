@@ -434,3 +434,17 @@ def test_the_control_api_can_be_switched_off(
         client.auth = (MERCHANT.merchant_id, MERCHANT.api_key)
         order = create(client)
         assert complete(client, order["order_id"]).status_code == 404
+
+
+def test_the_events_of_an_order_can_be_read(client: TestClient, receiver: Receiver) -> None:
+    receiver.on("/validate", Reply(200))
+    order = create(client, merchant_urls=urls_with(receiver, validation="/validate"))
+    complete(client, order["order_id"])
+    response = client.get(f"/_sandbox/orders/{order['order_id']}/events")
+    assert response.status_code == 200
+    events = response.json()["events"]
+    assert [e["kind"] for e in events] == ["callback.validation", "purchase.completed"]
+    assert events[0]["status"] == 200
+    assert events[0]["at"] == "2026-01-01T12:00:00.000Z"
+    other = (OTHER_MERCHANT.merchant_id, OTHER_MERCHANT.api_key)
+    assert client.get(f"/_sandbox/orders/{order['order_id']}/events", auth=other).status_code == 404

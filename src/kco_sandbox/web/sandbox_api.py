@@ -15,11 +15,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kco_sandbox.domain.checkout import bad_value_from
+from kco_sandbox.domain.errors import NotFound
 from kco_sandbox.domain.order import Address, Doc
 from kco_sandbox.domain.persona import DEFAULT_EMAIL
 from kco_sandbox.services.purchase import CompleteRequest
 from kco_sandbox.web.body import read_json_object
 from kco_sandbox.web.context import AppContext
+from kco_sandbox.web.om_render import om_time
 
 _encode = msgspec.json.Encoder().encode
 
@@ -72,6 +74,22 @@ async def complete_order(request: Request) -> Response:
     return Response(_encode(payload), media_type="application/json")
 
 
+async def order_events(request: Request) -> Response:
+    """Everything recorded on an order, oldest first (merchant callbacks, purchase outcomes)."""
+    ctx: AppContext = request.app.state.ctx
+    merchant = ctx.auth.merchant_for(request.headers.get("authorization"))
+    order_id = request.path_params["order_id"]
+    record = await ctx.read(lambda: ctx.checkout.store.get_checkout(order_id))
+    if record is None or record.merchant_id != merchant.merchant_id:
+        raise NotFound(f"Order {order_id} not found")
+    events = await ctx.read(lambda: ctx.checkout.store.list_events(order_id))
+    payload = [{**event, "at": om_time(event["at"])} for event in events]
+    return Response(
+        _encode({"order_id": order_id, "events": payload}), media_type="application/json"
+    )
+
+
 ROUTES = [
     Route("/_sandbox/orders/{order_id}/complete", complete_order, methods=["POST"]),
+    Route("/_sandbox/orders/{order_id}/events", order_events, methods=["GET"]),
 ]
