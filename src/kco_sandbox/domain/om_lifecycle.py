@@ -5,7 +5,8 @@ order's captures, refunds and a few dated facts (cancelled, released, expiry, fr
 so they can never disagree with the ledger.
 
 Observed on the vendor's playground (and followed here): a fully captured order that is then
-fully refunded still reads `CAPTURED`, with `refunded_amount == captured_amount`.
+fully refunded still reads `CAPTURED`, with `refunded_amount == captured_amount`; a cancelled
+order still shows its `remaining_authorized_amount`.
 """
 
 from __future__ import annotations
@@ -109,8 +110,10 @@ def status(order: OmOrder, now: datetime) -> OmStatus:
 
 
 def remaining_authorized_amount(order: OmOrder, now: datetime) -> int:
-    if status(order, now) in (OmStatus.CANCELLED, OmStatus.EXPIRED) or order.released_at:
+    """What is left to capture. A cancelled order keeps showing it (as recorded from the vendor's
+    playground); a released or expired authorization has nothing left."""
+    if order.released_at is not None:
         return 0
-    if is_expired(order, now):
+    if is_expired(order, now) and status(order, now) is not OmStatus.CANCELLED:
         return 0
     return max(order.order_amount - captured_amount(order), 0)

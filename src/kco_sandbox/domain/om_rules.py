@@ -255,14 +255,3 @@ def extend_due_date(order: OmOrder, capture_id: str, days: int, now: datetime) -
     if found.due_date_extended_days or days not in dict(DUE_DATE_OPTIONS):
         raise NotAllowed("Extension of due date is not possible.")
     return _with_capture(order, msgspec.structs.replace(found, due_date_extended_days=days))
-
-
-def capture_refunded_amounts(order: OmOrder) -> dict[str, int]:
-    """How much of each capture has been refunded, refunds applied to captures oldest first."""
-    left = refunded_amount(order)
-    amounts: dict[str, int] = {}
-    for found in order.captures:
-        share = min(left, found.captured_amount)
-        amounts[found.capture_id] = share
-        left -= share
-    return amounts

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from kco_sandbox.domain import om_rules
 from kco_sandbox.domain.checkout import bad_value_from
-from kco_sandbox.domain.errors import NotFound
+from kco_sandbox.domain.errors import NoSuchOrder, NotFound
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.om_order import (
     AuthorizationUpdate,
@@ -111,7 +111,10 @@ async def get_capture(request: Request) -> Response:
 async def get_refund(request: Request) -> Response:
     ctx, merchant, order_id = _context(request)
     refund_id = request.path_params["refund_id"]
-    order = await ctx.read(lambda: ctx.management.get(merchant, order_id))
+    try:
+        order = await ctx.read(lambda: ctx.management.get(merchant, order_id))
+    except NoSuchOrder:
+        raise NotFound(f"Refund {refund_id} cannot be found for order {order_id}") from None
     for refund in order.refunds:
         if refund.refund_id == refund_id:
             return _json(render_refund(refund))
@@ -233,6 +236,10 @@ async def create_capture(request: Request) -> Response:
 
 async def create_refund(request: Request) -> Response:
     ctx, merchant, order_id = _context(request)
+    try:  # the vendor's file names NOT_FOUND, not NO_SUCH_ORDER, for refunds' unknown orders
+        await ctx.read(lambda: ctx.management.get(merchant, order_id))
+    except NoSuchOrder as exc:
+        raise NotFound(*exc.messages) from None
     refund_request = await _decode(request, ctx, RefundRequest)
     refund_id = ctx.checkout.new_id()
     location = f"{ctx.base_url(request)}/ordermanagement/v1/orders/{order_id}/refunds/"

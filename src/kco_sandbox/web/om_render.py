@@ -13,7 +13,7 @@ import msgspec
 
 from kco_sandbox.domain import om_lifecycle as lifecycle
 from kco_sandbox.domain.om_order import Capture, OmAddress, OmLine, OmOrder, Refund
-from kco_sandbox.domain.om_rules import capture_refunded_amounts
+from kco_sandbox.domain.order import ShippingOption
 
 ADDRESS_DEFAULTS: Final = (
     "given_name",
@@ -62,7 +62,7 @@ def render_address(address: OmAddress | None) -> dict[str, Any]:
     return out | values
 
 
-def render_capture(capture: Capture, refunded: int) -> dict[str, Any]:
+def render_capture(capture: Capture) -> dict[str, Any]:
     out: dict[str, Any] = {
         "capture_id": capture.capture_id,
         "klarna_reference": capture.klarna_reference,
@@ -70,7 +70,7 @@ def render_capture(capture: Capture, refunded: int) -> dict[str, Any]:
         "captured_at": om_time(capture.captured_at),
         "description": capture.description,
         "order_lines": [render_line(line) for line in capture.order_lines],
-        "refunded_amount": refunded,
+        "refunded_amount": 0,
         "billing_address": render_address(capture.billing_address),
         "shipping_address": render_address(capture.shipping_address),
         "shipping_info": msgspec.to_builtins(capture.shipping_info),
@@ -94,8 +94,9 @@ def render_refund(refund: Refund) -> dict[str, Any]:
 
 
 def render_captures(order: OmOrder) -> list[dict[str, Any]]:
-    refunded = capture_refunded_amounts(order)
-    return [render_capture(c, refunded[c.capture_id]) for c in order.captures]
+    # Refunds are not attributed to captures: the vendor's playground answers a fully refunded
+    # capture with `refunded_amount: 0` (recorded).
+    return [render_capture(c) for c in order.captures]
 
 
 def render_om_order(order: OmOrder, now: datetime) -> dict[str, Any]:
@@ -129,5 +130,34 @@ def render_om_order(order: OmOrder, now: datetime) -> dict[str, Any]:
     if order.shipping_info:
         out["shipping_info"] = msgspec.to_builtins(order.shipping_info)
     if order.selected_shipping_option is not None:
-        out["selected_shipping_option"] = msgspec.to_builtins(order.selected_shipping_option)
+        out["selected_shipping_option"] = render_shipping_option(order.selected_shipping_option)
+    return out
+
+
+def render_shipping_option(option: ShippingOption) -> dict[str, Any]:
+    """The chosen option in Order Management's `SelectedShippingOptionDto` shape."""
+    out: dict[str, Any] = {"id": option.id, "name": option.name}
+    details = option.delivery_details
+    if details is not None and details.carrier is not None:
+        out["carrier"] = details.carrier
+    if details is not None and details.product is not None:
+        out["carrier_product"] = msgspec.to_builtins(details.product)
+    if details is not None and details.class_ is not None:
+        out["class"] = details.class_
+    if option.shipping_method is not None:
+        out["method"] = option.shipping_method
+    out |= {"price": option.price, "tax_amount": option.tax_amount, "tax_rate": option.tax_rate}
+    if option.tms_reference is not None:
+        out["tms_reference"] = option.tms_reference
+    if details is not None and details.timeslot is not None:
+        out["timeslot"] = msgspec.to_builtins(details.timeslot)
+    if details is not None and details.pickup_location is not None:
+        location = details.pickup_location
+        out["location"] = {
+            key: value
+            for key, value in (("id", location.id), ("name", location.name))
+            if value is not None
+        }
+    if option.selected_addons:
+        out["selected_addons"] = msgspec.to_builtins(option.selected_addons)
     return out
