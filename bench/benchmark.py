@@ -1,9 +1,10 @@
-"""The benchmark: kco-sandbox's create and read order against the bare-stack ceiling.
+"""The benchmark: kco-sandbox's create and read order, read OM order and capture, against the
+bare-stack ceiling.
 
 Starts `kco-sandbox serve` on the server CPU with a fresh SQLite file, measures create and read
-with wrk, stops it, then measures the ceiling app (bench/ceiling_app.py) with the same POST and
-GET; returns the report: settings, machine, versions, database, one result per run, and whether
-each target was met.
+with wrk, then read OM order and capture (bench/management.py), stops it, then measures the
+ceiling app (bench/ceiling_app.py) with the same POST and GET; returns the report: settings,
+machine, versions, database, one result per run, and whether each target was met.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bench.client import call, check_create, create_one, expect, read_one
 from bench.config import HOST, ORDERS, SERVER_CPU, TARGETS, Settings, log
 from bench.environment import filesystem_of, inspect_database, machine_info, versions
 from bench.load import Load, Measurement, measure
+from bench.management import measure_management
 from bench.order import encoded_body, order_body
 from bench.processes import (
     Processes,
@@ -27,6 +29,14 @@ from bench.processes import (
     require_alive,
     wait_ready,
 )
+
+# Each operation against the ceiling run of its method.
+CEILING_OF = {
+    "create": "ceiling POST",
+    "read": "ceiling GET",
+    "read OM order": "ceiling GET",
+    "capture": "ceiling POST",
+}
 
 
 def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> dict[str, Any]:
@@ -57,6 +67,9 @@ def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> d
     results.append(
         measure("read", read, settings.seconds, settings.warmup, lambda: read_one(port, order_id))
     )
+    require_alive(server, "kco-sandbox", server_log)
+    management, management_facts = measure_management(settings, wrk, port, server.pid, folder, body)
+    results += management
     require_alive(server, "kco-sandbox", server_log)
     procs.stop(server)
     database_info = inspect_database(database)
@@ -96,7 +109,7 @@ def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> d
     procs.stop(ceiling)
 
     by_name = {m.operation: m for m in results}
-    for name, ceiling_name in (("create", "ceiling POST"), ("read", "ceiling GET")):
+    for name, ceiling_name in CEILING_OF.items():
         own, top = by_name[name], by_name[ceiling_name]
         own.ceiling = ceiling_name
         own.ceiling_ratio = round(own.rps / top.rps, 3) if top.rps else None
@@ -120,6 +133,7 @@ def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> d
             "body_bytes": len(body),
             "order_lines": len(order_body()["order_lines"]),
             "ceiling_http_protocol": ceiling_http,
+            **management_facts,
         },
         "machine": machine_info(),
         "versions": versions(wrk),

@@ -4,9 +4,12 @@
 --   1: HTTP method (GET or POST)
 --   2: value of the Authorization header
 --   3: path of a file whose bytes are the request body (optional; sent as application/json)
+--   4: path of a file of request paths, one a line (optional)
 --
--- No `request` function is defined, so wrk formats the request once per thread and sends the
--- same bytes every time. `response` counts answers whose status is not 2xx; `done` prints one
+-- Without argument 4 no `request` function is defined, so wrk formats the request once per
+-- thread and sends the same bytes every time. With it, `init` defines one that sends the same
+-- method, headers and body to each path in turn, round robin (wrk looks for `request` after
+-- `init` has run). `response` counts answers whose status is not 2xx; `done` prints one
 -- line, `BENCH_RESULT {json}`, that the Python driver parses (latencies in microseconds).
 
 local threads = {}
@@ -26,6 +29,20 @@ function init(args)
       wrk.body = file:read("*a")
       file:close()
       wrk.headers["Content-Type"] = "application/json"
+   end
+   if args[4] and args[4] ~= "" then
+      local paths = {}
+      for line in io.lines(args[4]) do
+         if line ~= "" then
+            table.insert(paths, line)
+         end
+      end
+      assert(#paths > 0, "no paths in " .. args[4])
+      local turn = 0
+      request = function()
+         turn = turn % #paths + 1
+         return wrk.format(nil, paths[turn])
+      end
    end
 end
 

@@ -5,7 +5,9 @@ What it does (see bench/README.md):
 1. starts `kco-sandbox serve` pinned to CPU 0, on a free loopback port, with a fresh SQLite file
    (default settings: WAL, synchronous=NORMAL) in a temporary folder;
 2. runs wrk pinned to CPU 1 at 8 connections: create order (POST /checkout/v3/orders with a
-   ~1.5 KB body) and read order (GET /checkout/v3/orders/{id});
+   ~1.5 KB body), read order (GET /checkout/v3/orders/{id}), and on completed orders read OM
+   order (GET /ordermanagement/v1/orders/{id}) and capture (POST .../captures, round robin over
+   `--capture-orders` orders);
 3. starts a bare ASGI app on the same uvicorn/h11 stack, pinned to CPU 0, and measures POST with
    the same body and GET at the same concurrency: the ceiling;
 4. prints a table and writes it as JSON to bench/results/<timestamp>.json.
@@ -13,16 +15,17 @@ What it does (see bench/README.md):
 Each measured run is preceded by one request whose status is checked (201 or 200) and by a short
 warm-up. Every process started here is stopped on the way out, on errors and signals too.
 
-With `--profile SECONDS` it instead loads the server with create (or, with `--profile-operation
-read`, read) requests, prints the server's CPU time per request split between the event-loop
-thread and the worker threads (exact, from /proc), and samples it with py-spy (which must be
-installed in the virtualenv) for the hottest functions.
+With `--profile SECONDS` it instead loads the server with create (or, with `--profile-operation`,
+read, read-om or capture) requests, prints the server's CPU time per request split between the
+event-loop thread and the worker threads (exact, from /proc), and samples it with py-spy (which
+must be installed in the virtualenv) for the hottest functions.
 
 The work is done by the modules next to this script: config (shared constants and settings),
-order (the order body), client (checked requests), processes (starting and stopping servers),
-load (wrk and the measurement), environment (machine and version facts), benchmark (the runs),
-report (table and JSON) and profiling (profile mode). This file parses the options and runs
-them, stopping every process on the way out.
+order (the order body), client (checked requests), management (completed orders, the read OM
+order and capture runs), processes (starting and stopping servers), load (wrk and the
+measurement), environment (machine and version facts), benchmark (the runs), report (table and
+JSON) and profiling (profile mode). This file parses the options and runs them, stopping every
+process on the way out.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     )
     parser.add_argument(
         "--profile-operation",
-        choices=("create", "read"),
+        choices=("create", "read", "read-om", "capture"),
         default="create",
         help="the operation --profile loads the server with",
     )
@@ -85,6 +88,12 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         default=1,
         help="connections during --profile (default 1: no thread waits for the GIL or the "
         "SQLite write lock, so every busy sample is work)",
+    )
+    parser.add_argument(
+        "--capture-orders",
+        type=int,
+        default=3000,
+        help="completed orders the capture run goes round (each takes a few captures)",
     )
     a = parser.parse_args(argv)
     return Settings(
@@ -96,6 +105,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         a.profile,
         a.profile_operation,
         a.profile_connections,
+        a.capture_orders,
     )
 
 

@@ -22,6 +22,7 @@ SERVER_CPU = "0"
 CLIENT_CPU = "1"
 HOST = "127.0.0.1"
 ORDERS = "/checkout/v3/orders"
+OM_ORDERS = "/ordermanagement/v1/orders"
 MERCHANT_USER = "bench"
 MERCHANT_PASSWORD = "bench-secret"
 AUTHORIZATION = (
@@ -47,6 +48,8 @@ class Settings:
     profile: int
     profile_operation: str
     profile_connections: int
+    # Completed orders the capture run goes round (see bench/management.py).
+    capture_orders: int = 3000
 
 
 class BenchError(RuntimeError):

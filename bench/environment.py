@@ -129,4 +129,10 @@ def inspect_database(path: Path) -> dict[str, Any]:
     with contextlib.closing(sqlite3.connect(path)) as db:
         (mode,) = db.execute("PRAGMA journal_mode").fetchone()
         (rows,) = db.execute("SELECT count(*) FROM checkout_orders").fetchone()
-    return {"journal_mode": mode, "synchronous": "NORMAL (default)", "orders_stored": rows}
+        (om_rows,) = db.execute("SELECT count(*) FROM om_orders").fetchone()
+    return {
+        "journal_mode": mode,
+        "synchronous": "NORMAL (default)",
+        "orders_stored": rows,
+        "om_orders_stored": om_rows,
+    }

@@ -53,7 +53,11 @@ class Measurement:
 
 @dataclass
 class Load:
-    """What wrk sends: method, path and optional body file, at a fixed concurrency."""
+    """What wrk sends: method, path and optional body file, at a fixed concurrency.
+
+    With `paths_file` (one path a line) each request goes to the next path in turn, round robin;
+    `path` is then only the one wrk connects with and the report names.
+    """
 
     wrk: str
     port: int
@@ -62,6 +66,7 @@ class Load:
     body_file: Path | None
     connections: int
     server_pid: int | None = None
+    paths_file: Path | None = None
 
     def command(self, seconds: int) -> list[str]:
         return [
@@ -82,6 +87,7 @@ class Load:
             self.method,
             AUTHORIZATION,
             str(self.body_file) if self.body_file is not None else "",
+            str(self.paths_file) if self.paths_file is not None else "",
         ]
 
 

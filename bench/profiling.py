@@ -17,6 +17,7 @@ from pathlib import Path
 from bench.client import create_one, read_one
 from bench.config import (
     CLIENT_CPU,
+    OM_ORDERS,
     ORDERS,
     RESULTS_DIR,
     ROOT,
@@ -26,6 +27,7 @@ from bench.config import (
     log,
 )
 from bench.load import Load, run_wrk, server_cpu
+from bench.management import capture_load, complete_one, read_om_one
 from bench.order import encoded_body
 from bench.processes import (
     Processes,
@@ -54,6 +56,15 @@ def profile(settings: Settings, wrk: str, procs: Processes, folder: Path) -> Non
     if operation == "read":
         read_one(port, order_id)
         load = Load(wrk, port, "GET", f"{ORDERS}/{order_id}", None, settings.profile_connections)
+    elif operation == "read-om":
+        complete_one(port, order_id)
+        read_om_one(port, order_id)
+        path = f"{OM_ORDERS}/{order_id}"
+        load = Load(wrk, port, "GET", path, None, settings.profile_connections)
+    elif operation == "capture":
+        load, _ = capture_load(
+            wrk, port, body, settings.capture_orders, settings.profile_connections, folder
+        )
     else:
         load = Load(wrk, port, "POST", ORDERS, body_file, settings.profile_connections)
     run_wrk(load, max(settings.warmup, 1))

@@ -19,7 +19,7 @@ def write_report(report: dict[str, Any]) -> Path:
 
 def print_table(report: dict[str, Any]) -> None:
     header = (
-        f"{'operation':<14}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'operation':<15}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'non-2xx':>9}{'sock err':>9}{'srv CPU':>9}{'vs ceiling':>12}"
     )
     print(header)
@@ -30,7 +30,7 @@ def print_table(report: dict[str, Any]) -> None:
         cpu = m["server_cpu_percent"]
         cpu_text = f"{cpu:.0f}%" if cpu is not None else "-"
         print(
-            f"{m['operation']:<14}{m['rps']:>10.0f}{m['p50_ms']:>9.2f}{m['p99_ms']:>9.2f}"
+            f"{m['operation']:<15}{m['rps']:>10.0f}{m['p50_ms']:>9.2f}{m['p99_ms']:>9.2f}"
             f"{m['non2xx']:>9}{errors:>9}{cpu_text:>9}{ratio:>12}"
         )
     print(f"\n{'server CPU per request':<24}{'total us':>10}{'event loop':>12}{'workers':>10}")
@@ -54,3 +54,8 @@ def print_table(report: dict[str, Any]) -> None:
         f"warm-up, body {s['body_bytes']} B; SQLite {d['journal_mode']} on {d['filesystem']}, "
         f"{d['orders_stored']} orders stored)"
     )
+    if "capture_orders" in s:
+        print(
+            f"(capture: {s['capture_body']} round robin over {s['capture_orders']} completed"
+            f" orders, {s['captures_per_order_in_run']} captures per order in the measured run)"
+        )

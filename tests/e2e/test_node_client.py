@@ -1,8 +1,8 @@
 """A real third-party client, the npm package `@crystallize/node-klarna`, against a live server.
 
-The package is installed by name once per test session into a temporary folder, then
-`node/checkout_roundtrip.js` creates an order with it, reads it back, updates it and reads it
-again, and prints a JSON summary that the test checks.
+The package is installed by name once per test session into a temporary folder (see
+`node_support.py`), then `node/checkout_roundtrip.js` creates an order with it, reads it back,
+updates it and reads it again, and prints a JSON summary that the test checks.
 
 The library can only reach `https://<apiEndpoint>:443`; the script leaves its requests as they are
 and routes its sockets to the live server over plain TCP (see the script's header). The library
@@ -15,75 +15,18 @@ Without Node.js or npm, or when the package cannot be installed, the test is ski
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
+from tests.e2e.node_support import CORRELATION_WARNING, run_script
 from tests.factories import MERCHANT, make_line, make_order
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.node
 
-PACKAGE = "@crystallize/node-klarna@4"
-SCRIPT = Path(__file__).parent / "node" / "checkout_roundtrip.js"
-INSTALL_TIMEOUT = 300.0
-RUN_TIMEOUT = 60.0
-CORRELATION_WARNING = "do not contain klarna correlation id"
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("KCO_SANDBOX_REQUIRE_NODE") == "1":
-        pytest.fail(f"KCO_SANDBOX_REQUIRE_NODE=1 but {reason}")
-    pytest.skip(reason)
-
-
-def _tail(text: str, lines: int = 20) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        _unavailable("`node` is not on PATH (Node.js is needed for the node client test)")
-    return path
-
-
-@pytest.fixture(scope="session")
-def node_modules(node: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The package installed into a folder of this session; its `node_modules`."""
-    npm = shutil.which("npm")
-    if npm is None:
-        _unavailable("`npm` is not on PATH (it installs the node client under test)")
-    prefix = tmp_path_factory.mktemp("node-klarna")
-    env = {**os.environ, "npm_config_update_notifier": "false"}
-    command = [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"]
-    command += ["--prefix", str(prefix), PACKAGE]
-    try:
-        done = subprocess.run(
-            command,
-            cwd=prefix,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        _unavailable(f"`npm install {PACKAGE}` did not finish in {INSTALL_TIMEOUT:.0f}s")
-    if done.returncode != 0:
-        _unavailable(
-            f"`npm install {PACKAGE}` failed (exit {done.returncode}):\n{_tail(done.stderr)}"
-        )
-    modules = prefix / "node_modules"
-    if not (modules / "@crystallize" / "node-klarna" / "package.json").is_file():
-        _unavailable(f"`npm install {PACKAGE}` left no package in {modules}")
-    return modules
+SCRIPT = "checkout_roundtrip.js"
 
 
 def _update_body() -> dict[str, Any]:
@@ -112,22 +55,7 @@ def _run_client(
         "order": make_order(),
         "update": _update_body(),
     }
-    input_file = folder / "node-client-input.json"
-    input_file.write_text(json.dumps(request))
-    done = subprocess.run(
-        [node, str(SCRIPT), str(input_file)],
-        cwd=folder,
-        env={**os.environ, "NODE_PATH": str(node_modules)},
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, (
-        f"node exited {done.returncode}\nstderr:\n{done.stderr}\nserver log:\n{server.output()}"
-    )
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary, done.stderr
+    return run_script(node, node_modules, SCRIPT, request, server, folder)
 
 
 def _assert_order(step: dict[str, Any], status_code: int, order_id: str | None = None) -> None:

@@ -1,0 +1,129 @@
+'use strict';
+// Drives the Order Management methods of @crystallize/node-klarna against a kco-sandbox server.
+//
+// Usage: node order_management.js INPUT.json
+//   INPUT = {"base_url", "username", "password", "keep_alive",
+//            "first", "second",            // ids of two completed (AUTHORIZED) orders
+//            "references", "capture", "refund"}   // the bodies sent to the library's methods
+// The package is found through NODE_PATH (the node_modules folder it was installed into).
+// One JSON summary goes to stdout; the library's own warnings go to stderr.
+//
+// On `first`: get, acknowledge, update merchant references, capture part, release the remaining
+// authorization, refund part. On `second`: get, cancel. After every change the order is read
+// again with the library's `getOrder`, and each step's answer and that read go into the summary.
+//
+// Routing, as in checkout_roundtrip.js: the library sends every request with
+// `https.request({hostname: apiEndpoint, ...})` (no port, no scheme, no agent option), so it can
+// only reach https://<apiEndpoint>:443. Its requests are left as they are; only where its
+// sockets go is changed: `https.globalAgent`, the agent its requests use by default, is replaced
+// by one whose connections are plain TCP to the sandbox's host and port. `keep_alive` picks the
+// agent's connection reuse: on (`https.globalAgent` on Node >= 19) or off (Node <= 18).
+
+const fs = require('fs');
+const https = require('https');
+const net = require('net');
+
+class SandboxAgent extends https.Agent {
+  constructor(target, keepAlive) {
+    super({ ...https.globalAgent.options, keepAlive });
+    this.target = target;
+    this.heads = []; // each request's head as the library put it on the wire
+    this.connections = 0;
+  }
+
+  createConnection(_options, callback) {
+    this.connections += 1;
+    const socket = net.connect(Number(this.target.port), this.target.hostname);
+    this.recordHeads(socket);
+    if (callback) {
+      socket.once('connect', () => callback(null, socket));
+      socket.once('error', callback);
+      return undefined;
+    }
+    return socket;
+  }
+
+  // Keeps the head of every request written on `socket`. A new head starts with the first write
+  // after the agent has handed the socket to another request ('free' is emitted when a
+  // keep-alive socket returns to the pool).
+  recordHeads(socket) {
+    const heads = this.heads;
+    let pending = '';
+    let inHead = true;
+    socket.on('free', () => {
+      pending = '';
+      inHead = true;
+    });
+    const write = socket.write.bind(socket);
+    socket.write = (data, ...rest) => {
+      if (inHead) {
+        pending += Buffer.isBuffer(data) ? data.toString('latin1') : String(data);
+        const end = pending.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          heads.push(pending.slice(0, end));
+          inHead = false;
+        }
+      }
+      return write(data, ...rest);
+    };
+  }
+}
+
+// One library call's result: {statusCode, error, response} with `error` as JSON text or null.
+function answer(result) {
+  return {
+    statusCode: result.statusCode,
+    error: result.error === undefined ? null : JSON.stringify(result.error),
+    response: result.response === undefined ? null : result.response,
+  };
+}
+
+async function main() {
+  const input = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  const target = new URL(input.base_url);
+  const agent = new SandboxAgent(target, Boolean(input.keep_alive));
+  https.globalAgent = agent;
+
+  const { Klarna } = require('@crystallize/node-klarna');
+  const klarna = new Klarna({
+    username: input.username,
+    password: input.password,
+    apiEndpoint: target.hostname,
+  });
+  const om = klarna.orderManagementV1;
+
+  const steps = [];
+  // Runs one change, then reads the order back; both go into `steps`.
+  async function step(name, orderId, change) {
+    const changed = answer(await change());
+    const read = answer(await om.orders.getOrder(orderId));
+    steps.push({ step: name, order_id: orderId, ...changed, order: read });
+  }
+
+  const first = input.first;
+  steps.push({ step: 'get', order_id: first, ...answer(await om.orders.getOrder(first)) });
+  await step('acknowledge', first, () => om.orders.acknowledge(first));
+  await step('update_references', first, () =>
+    om.orders.updateMerchantReference(first, input.references)
+  );
+  await step('capture', first, () => om.captures.capture(first, input.capture));
+  await step('release', first, () => om.orders.releaseRemainingAuthorization(first));
+  await step('refund', first, () => om.refunds.create(first, input.refund));
+
+  const second = input.second;
+  steps.push({ step: 'get', order_id: second, ...answer(await om.orders.getOrder(second)) });
+  await step('cancel', second, () => om.orders.cancel(second));
+  agent.destroy();
+
+  const summary = {
+    steps,
+    request_heads: agent.heads,
+    connections: agent.connections,
+  };
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}
+
+main().catch(error => {
+  process.stderr.write(`${error && error.stack ? error.stack : error}\n`);
+  process.exit(1);
+});
