@@ -54,7 +54,8 @@ def postgres_url() -> Iterator[str]:
 
 def _reset(store: SqlStore) -> None:
     with store.engine.begin() as conn:
-        conn.execute(text("DELETE FROM idempotency_keys"))
+        for table in ("callback_attempts", "callbacks", "platform_state", "idempotency_keys"):
+            conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("DELETE FROM om_orders"))
         conn.execute(text("DELETE FROM order_events"))
         conn.execute(text("DELETE FROM checkout_orders"))

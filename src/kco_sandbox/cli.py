@@ -12,9 +12,11 @@ from pathlib import Path
 import click
 import uvicorn
 
-from kco_sandbox import __version__
+from kco_sandbox import __version__, cli_tools
+from kco_sandbox.callbacks.worker import Worker
 from kco_sandbox.clock import SystemClock
 from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.schedule import NOTIFICATION_SCHEDULE, PUSH_SCHEDULE, parse_gaps
 from kco_sandbox.ids import new_secret
 from kco_sandbox.settings import (
     DEFAULT_DATABASE_URL,
@@ -127,6 +129,48 @@ def main() -> None:
     help="Seconds to wait when require_validate_callback_success is set; then it fails.",
 )
 @click.option(
+    "--worker/--no-worker",
+    envvar="KCO_SANDBOX_WORKER",
+    default=True,
+    show_default=True,
+    show_envvar=True,
+    help="Deliver push and notification callbacks in this process (else run `kco-sandbox worker`).",
+)
+@click.option(
+    "--push-schedule",
+    envvar="KCO_SANDBOX_PUSH_SCHEDULE",
+    default=",".join(map(str, PUSH_SCHEDULE.gaps)),
+    show_default=True,
+    show_envvar=True,
+    help="Seconds between push attempts (the last repeats), within 48 hours of the purchase.",
+)
+@click.option(
+    "--notification-schedule",
+    envvar="KCO_SANDBOX_NOTIFICATION_SCHEDULE",
+    default=",".join(map(str, NOTIFICATION_SCHEDULE.gaps)),
+    show_default=True,
+    show_envvar=True,
+    help="Seconds between notification attempts, from the decision (the last repeats).",
+)
+@click.option(
+    "--callback-timeout",
+    envvar="KCO_SANDBOX_CALLBACK_TIMEOUT",
+    default=10.0,
+    show_default=True,
+    show_envvar=True,
+    type=float,
+    help="Seconds one push or notification attempt may take.",
+)
+@click.option(
+    "--clock-scale",
+    envvar="KCO_SANDBOX_CLOCK_SCALE",
+    default=1.0,
+    show_default=True,
+    show_envvar=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Run the platform clock this many times faster than real time (60: an hour a minute).",
+)
+@click.option(
     "--log-level",
     envvar="KCO_SANDBOX_LOG_LEVEL",
     default="info",
@@ -147,6 +191,11 @@ def serve(
     shipping_callback_timeout: float,
     validation_timeout: float,
     validation_required_timeout: float,
+    worker: bool,
+    push_schedule: str,
+    notification_schedule: str,
+    callback_timeout: float,
+    clock_scale: float,
     log_level: str,
 ) -> None:
     """Run the server until SIGINT or SIGTERM."""
@@ -154,6 +203,8 @@ def serve(
         configured = [parse_merchant(m) for m in merchants]
         if merchants_file is not None:
             configured += load_merchants_file(merchants_file)
+        push_gaps = parse_gaps(push_schedule)
+        notification_gaps = parse_gaps(notification_schedule)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     settings = Settings(
@@ -168,14 +219,20 @@ def serve(
         shipping_callback_timeout=shipping_callback_timeout,
         validation_timeout=validation_timeout,
         validation_required_timeout=validation_required_timeout,
+        push_schedule=push_gaps,
+        notification_schedule=notification_gaps,
+        callback_timeout=callback_timeout,
+        worker=worker,
+        clock_scale=clock_scale,
         log_level=log_level,
     )
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     store = open_store(settings.database_url)
-    clock = SystemClock()
+    clock = SystemClock(scale=settings.clock_scale)
     active = resolve_merchants(store, settings, clock)
     app = create_app(settings, store, clock, active)
+    delivery = Worker(app.state.ctx.timekeeping) if settings.worker else None
     click.echo(f"kco-sandbox {__version__} listening on http://{host}:{port}")
     click.echo(f"database: {display_url(settings.database_url)}")
     for merchant in active:
@@ -198,9 +255,13 @@ def serve(
     # handler it found; a no-op handler makes that clean shutdown end with exit status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
+    if delivery is not None:
+        delivery.start()
     try:
         uvicorn.Server(config).run()
     finally:
+        if delivery is not None:
+            delivery.stop()
         store.close()
     click.echo("kco-sandbox stopped")
 
@@ -235,6 +296,9 @@ def display_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+cli_tools.register(main)
 
 
 @main.group()

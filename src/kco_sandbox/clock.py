@@ -15,19 +15,48 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class SystemClock:
-    """Wall-clock time plus an offset that can only grow (time is moved forward, never back)."""
+class MovableClock(Clock, Protocol):
+    """A clock the sandbox API can move forward, whose offset is stored with the data."""
 
-    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+    @property
+    def offset(self) -> timedelta: ...
+
+    @property
+    def scale(self) -> float: ...
+
+    def advance(self, delta: timedelta) -> datetime: ...
+
+    def catch_up(self, offset: timedelta) -> None: ...
+
+
+class SystemClock:
+    """Wall-clock time, optionally running `scale` times faster, plus an offset that only grows.
+
+    The offset is how far the platform's time has been moved forward (the sandbox API's clock
+    control); the scale runs real time faster for demos (60 = an hour a minute).
+    """
+
+    def __init__(self, offset: timedelta = timedelta(0), scale: float = 1.0) -> None:
+        if scale <= 0:
+            raise ValueError("the clock's scale must be positive")
         self._offset = offset
+        self._scale = scale
+        self._started = datetime.now(UTC)
         self._lock = threading.Lock()
 
     @property
     def offset(self) -> timedelta:
         return self._offset
 
+    @property
+    def scale(self) -> float:
+        return self._scale
+
     def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        real = datetime.now(UTC)
+        if self._scale != 1.0:
+            real = self._started + (real - self._started) * self._scale
+        return real + self._offset
 
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):
@@ -36,12 +65,26 @@ class SystemClock:
             self._offset += delta
         return self.now()
 
+    def catch_up(self, offset: timedelta) -> None:
+        """Take an offset another process reached (never move back)."""
+        with self._lock:
+            self._offset = max(self._offset, offset)
+
 
 class FrozenClock:
     """A clock that stands still until a test moves it."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        self._start = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        self._now = self._start
+
+    @property
+    def offset(self) -> timedelta:
+        return self._now - self._start
+
+    @property
+    def scale(self) -> float:
+        return 1.0
 
     def now(self) -> datetime:
         return self._now
@@ -49,3 +92,6 @@ class FrozenClock:
     def advance(self, delta: timedelta) -> datetime:
         self._now += delta
         return self._now
+
+    def catch_up(self, offset: timedelta) -> None:
+        self._now = max(self._now, self._start + offset)

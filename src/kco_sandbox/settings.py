@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.schedule import NOTIFICATION_SCHEDULE, PUSH_SCHEDULE, Delivery, Schedule
 
 DEFAULT_DATABASE_URL = "sqlite:///kco-sandbox.db"
 DEFAULT_MERCHANT_NAME = "Your business name"  # what the vendor's playground calls a new store
@@ -34,7 +35,24 @@ class Settings:
     shipping_callback_timeout: float = 10.0
     validation_timeout: float = 3.0
     validation_required_timeout: float = 10.0
+    # Push and notification delivery: the schedules (seconds between attempts, the last one
+    # repeating, within 48 hours), the time one attempt may take, and whether `serve` runs the
+    # delivery worker itself (a deployment may run `kco-sandbox worker` processes instead).
+    push_schedule: tuple[int, ...] = PUSH_SCHEDULE.gaps
+    notification_schedule: tuple[int, ...] = NOTIFICATION_SCHEDULE.gaps
+    callback_timeout: float = 10.0
+    worker: bool = True
+    # Real time runs this many times faster on the platform clock (for demos).
+    clock_scale: float = 1.0
     log_level: str = "info"
+
+    @property
+    def delivery(self) -> Delivery:
+        return Delivery(
+            push=Schedule(self.push_schedule, PUSH_SCHEDULE.window),
+            notification=Schedule(self.notification_schedule, NOTIFICATION_SCHEDULE.window),
+            timeout=self.callback_timeout,
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -51,9 +51,11 @@ from kco_sandbox.domain.persona import (
     persona_for,
 )
 from kco_sandbox.domain.sample import SAMPLE_DATE_OF_BIRTH, sample_address
+from kco_sandbox.domain.schedule import CallbackKind, Delivery
 from kco_sandbox.ids import IdFactory, new_uuid
 from kco_sandbox.services.management import new_klarna_reference
 from kco_sandbox.store.management_sql import ManagementStore
+from kco_sandbox.store.outbox_sql import Callback
 from kco_sandbox.store.sql import SqlStore
 
 PAYMENT_METHODS = ("invoice", "card", "part_payment", "direct_debit")
@@ -97,6 +99,7 @@ class PurchaseService:
     allow_http_callbacks: bool = True
     timeouts: CallbackTimeouts = CallbackTimeouts()
     new_id: IdFactory = new_uuid
+    delivery: Delivery = field(default_factory=Delivery)
 
     # loading and saving
 
@@ -342,9 +345,14 @@ class PurchaseService:
         )
         order = purchase.effective_order(record.order, record.session)
         completed = record.completed(session, order, now)
-        # The Order Management order opens in the same transaction: both, or neither.
+        # The Order Management order opens, and the push (and a pending order's notification) is
+        # queued, in the same transaction as the completion: all of it, or nothing.
         opened = open_order(completed, new_klarna_reference(), now, self.new_id())
-        if not ManagementStore(self.store).complete_checkout(completed, record.version, opened):
+        queued = self._after_purchase_callbacks(completed, now, base_url)
+        stored = ManagementStore(self.store).complete_checkout(
+            completed, record.version, opened, queued
+        )
+        if not stored:
             raise CallbackFailed("The order changed while the shopper was acting on it; try again")
         self.store.add_event(
             record.order_id,
@@ -357,6 +365,37 @@ class PurchaseService:
             record.order.merchant_urls.confirmation, record.order_id, order_url
         )
         return Completion(completed, redirect)
+
+    def _after_purchase_callbacks(
+        self, record: CheckoutRecord, now: datetime, base_url: str
+    ) -> list[Callback]:
+        """The push, and for a pending order the notification of its decision, frozen now."""
+        urls = record.order.merchant_urls
+        order_url = f"{base_url}/checkout/v3/orders/{record.order_id}"
+
+        def queued(kind: CallbackKind, url: str, body: bytes, start: datetime) -> Callback:
+            schedule = self.delivery.schedule_for(kind)
+            return Callback(
+                callback_id=self.new_id(),
+                order_id=record.order_id,
+                merchant_id=record.merchant_id,
+                kind=kind,
+                url=purchase.expand_url(url, record.order_id, order_url),
+                body=body,
+                starts_at=start,
+                next_attempt_at=schedule.attempt_at(start, 0),
+            )
+
+        queue = [queued(CallbackKind.PUSH, urls.push, b"", now)]
+        due = record.session.decision_due_at
+        if urls.notification and due is not None:
+            accepted = record.session.pending_decision == "accept"
+            event = {
+                "order_id": record.order_id,
+                "event_type": "FRAUD_RISK_ACCEPTED" if accepted else "FRAUD_RISK_REJECTED",
+            }
+            queue.append(queued(CallbackKind.NOTIFICATION, urls.notification, _encode(event), due))
+        return queue
 
     def complete(
         self, merchant: Merchant, order_id: str, request: CompleteRequest, base_url: str

@@ -8,6 +8,7 @@ change twice, even when two requests with the same key race.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kco_sandbox.domain.checkout import CheckoutRecord
 from kco_sandbox.domain.om_order import OmOrder
+from kco_sandbox.store.outbox_sql import Callback, OutboxStore
 from kco_sandbox.store.sql import SqlStore
 from kco_sandbox.store.tables import idempotency_keys, om_orders
 
@@ -52,12 +54,20 @@ class ManagementStore:
         self.store = store
 
     def complete_checkout(
-        self, after: CheckoutRecord, expected_version: int, opened: OmOrder
+        self,
+        after: CheckoutRecord,
+        expected_version: int,
+        opened: OmOrder,
+        callbacks: Sequence[Callback] = (),
     ) -> bool:
-        """Complete the checkout and open its Order Management order, both or neither."""
+        """Complete the checkout, open its Order Management order and queue its callbacks: all
+        in one transaction, or nothing."""
+        outbox = OutboxStore(self.store)
         with self.store.write() as conn:
             if not self.store.save_checkout_on(conn, after, expected_version):
                 return False
+            for callback in callbacks:
+                outbox.enqueue_on(conn, callback, opened.created_at)
             conn.execute(
                 insert(om_orders),
                 {

@@ -87,7 +87,8 @@ def _tune_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _utc(value: datetime) -> datetime:
+def utc(value: datetime) -> datetime:
+    """A timestamp read from the database, in UTC (SQLite keeps no zone)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
@@ -242,10 +243,10 @@ class SqlStore:
             merchant_id=row.merchant_id,
             status=CheckoutStatus(row.status),
             order=_decode_order(row.document),
-            started_at=_utc(row.started_at),
-            last_modified_at=_utc(row.last_modified_at),
-            completed_at=_utc(row.completed_at) if row.completed_at is not None else None,
-            expires_at=_utc(row.expires_at),
+            started_at=utc(row.started_at),
+            last_modified_at=utc(row.last_modified_at),
+            completed_at=utc(row.completed_at) if row.completed_at is not None else None,
+            expires_at=utc(row.expires_at),
             version=row.version,
             session=_decode_session(row.session),
         )
@@ -295,6 +296,5 @@ class SqlStore:
                 .order_by(order_events.c.event_id)
             ).all()
         return [
-            {"at": _utc(row.at), "kind": row.kind, **msgspec.json.decode(row.detail)}
-            for row in rows
+            {"at": utc(row.at), "kind": row.kind, **msgspec.json.decode(row.detail)} for row in rows
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -75,5 +76,47 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# The outbox: one row per callback to deliver (push, notification), its request frozen.
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("callback_id", String(36), primary_key=True),
+    Column("order_id", String(36), nullable=False),
+    Column("merchant_id", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),  # the schedule counts from here
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("locked_until", DateTime(timezone=True), nullable=True),  # a worker's lease
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each HTTP try of a callback, as it happened.
+callback_attempts = Table(
+    "callback_attempts",
+    metadata,
+    Column("attempt_id", Integer, primary_key=True, autoincrement=True),
+    Column("callback_id", String(36), nullable=False),
+    Column("order_id", String(36), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("duration_ms", Float, nullable=False),
+    Column("error", Text, nullable=True),
+)
+
+# The platform's own settings that must survive a restart (the clock's offset).
+platform_state = Table(
+    "platform_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+Index("ix_callbacks_due", callbacks.c.status, callbacks.c.next_attempt_at)
+Index("ix_callbacks_order", callbacks.c.order_id)
+Index("ix_callback_attempts_order", callback_attempts.c.order_id)
 Index("ix_checkout_orders_expires_at", checkout_orders.c.expires_at)
 Index("ix_order_events_order_id", order_events.c.order_id, order_events.c.event_id)

@@ -7,16 +7,19 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from kco_sandbox.callbacks.dispatcher import Dispatcher
 from kco_sandbox.callbacks.merchant_call import MerchantCaller
-from kco_sandbox.clock import Clock
+from kco_sandbox.clock import MovableClock
 from kco_sandbox.domain.errors import KcoError
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory, new_uuid
 from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.management import ManagementService
 from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
+from kco_sandbox.services.timekeeping import Timekeeping
 from kco_sandbox.settings import Settings
 from kco_sandbox.store.management_sql import ManagementStore
+from kco_sandbox.store.outbox_sql import OutboxStore
 from kco_sandbox.store.sql import SqlStore
 from kco_sandbox.web import checkout_api, demo, management_api, pages, sandbox_api
 from kco_sandbox.web.auth import Authenticator
@@ -40,7 +43,7 @@ ROUTES = API_ROUTES + management_api.ROUTES + pages.ROUTES + demo.ROUTES
 def create_app(
     settings: Settings,
     store: SqlStore,
-    clock: Clock,
+    clock: MovableClock,
     merchants: list[Merchant],
     new_id: IdFactory = new_uuid,
     caller: MerchantCaller | None = None,
@@ -75,7 +78,17 @@ def create_app(
                 validation_success_required=settings.validation_required_timeout,
             ),
             new_id=new_id,
+            delivery=settings.delivery,
         ),
         management=ManagementService(orders=ManagementStore(store), clock=clock, new_id=new_id),
+        timekeeping=timekeeping(store, clock, settings),
     )
     return app
+
+
+def timekeeping(store: SqlStore, clock: MovableClock, settings: Settings) -> Timekeeping:
+    """The clock control and the dispatcher it drives, continuing at the stored offset."""
+    outbox = OutboxStore(store)
+    kept = Timekeeping(clock, outbox, Dispatcher(outbox, clock, settings.delivery))
+    kept.load()
+    return kept

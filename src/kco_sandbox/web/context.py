@@ -12,6 +12,7 @@ from starlette.requests import Request
 from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.management import ManagementService
 from kco_sandbox.services.purchase import PurchaseService
+from kco_sandbox.services.timekeeping import Timekeeping
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.auth import Authenticator
 
@@ -25,6 +26,7 @@ class AppContext:
     checkout: CheckoutService
     purchase: PurchaseService
     management: ManagementService
+    timekeeping: Timekeeping
 
     def base_url(self, request: Request) -> str:
         """The public base URL: the configured one, else the scheme and host the client used."""

@@ -19,6 +19,7 @@ from kco_sandbox.domain.errors import NotFound
 from kco_sandbox.domain.order import Address, Doc
 from kco_sandbox.domain.persona import DEFAULT_EMAIL
 from kco_sandbox.services.purchase import CompleteRequest
+from kco_sandbox.web import sandbox_callbacks
 from kco_sandbox.web.body import read_json_object
 from kco_sandbox.web.context import AppContext
 from kco_sandbox.web.om_render import om_time
@@ -83,6 +84,9 @@ async def order_events(request: Request) -> Response:
     if record is None or record.merchant_id != merchant.merchant_id:
         raise NotFound(f"Order {order_id} not found")
     events = await ctx.read(lambda: ctx.checkout.store.list_events(order_id))
+    attempts = await ctx.read(lambda: ctx.timekeeping.outbox.attempts_for(order_id))
+    # One timeline: the recorded events and the callback attempts, in the order they happened.
+    events = sorted(events + attempts, key=lambda event: event["at"])
     payload = [{**event, "at": om_time(event["at"])} for event in events]
     return Response(
         _encode({"order_id": order_id, "events": payload}), media_type="application/json"
@@ -92,4 +96,5 @@ async def order_events(request: Request) -> Response:
 ROUTES = [
     Route("/_sandbox/orders/{order_id}/complete", complete_order, methods=["POST"]),
     Route("/_sandbox/orders/{order_id}/events", order_events, methods=["GET"]),
+    *sandbox_callbacks.ROUTES,
 ]
