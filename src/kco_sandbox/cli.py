@@ -232,7 +232,10 @@ def serve(
     clock = SystemClock(scale=settings.clock_scale)
     active = resolve_merchants(store, settings, clock)
     app = create_app(settings, store, clock, active)
-    delivery = Worker(app.state.ctx.timekeeping) if settings.worker else None
+    context = app.state.ctx
+    delivery = (
+        Worker(context.timekeeping, each_round=context.calls.flush) if settings.worker else None
+    )
     click.echo(f"kco-sandbox {__version__} listening on http://{host}:{port}")
     click.echo(f"database: {display_url(settings.database_url)}")
     for merchant in active:
@@ -262,6 +265,7 @@ def serve(
     finally:
         if delivery is not None:
             delivery.stop()
+        context.calls.flush()
         store.close()
     click.echo("kco-sandbox stopped")
 

@@ -443,8 +443,15 @@ def test_the_events_of_an_order_can_be_read(client: TestClient, receiver: Receiv
     response = client.get(f"/_sandbox/orders/{order['order_id']}/events")
     assert response.status_code == 200
     events = response.json()["events"]
-    assert [e["kind"] for e in events] == ["callback.validation", "purchase.completed"]
+    kinds = [e["kind"] for e in events if e["kind"] != "api.call"]
+    assert kinds == ["callback.validation", "purchase.completed"]
     assert events[0]["status"] == 200
     assert events[0]["at"] == "2026-01-01T12:00:00.000Z"
+    calls = [(e["method"], e["path"], e["status"]) for e in events if e["kind"] == "api.call"]
+    assert calls == [
+        ("POST", "/checkout/v3/orders", 201),
+        ("POST", f"/_sandbox/orders/{order['order_id']}/complete", 200),
+    ]
+    assert all(e["correlation_id"] for e in events if e["kind"] == "api.call")
     other = (OTHER_MERCHANT.merchant_id, OTHER_MERCHANT.api_key)
     assert client.get(f"/_sandbox/orders/{order['order_id']}/events", auth=other).status_code == 404

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,9 +20,15 @@ log = logging.getLogger("kco_sandbox.worker")
 
 
 class Worker:
-    def __init__(self, timekeeping: Timekeeping, poll: float = 1.0) -> None:
+    def __init__(
+        self,
+        timekeeping: Timekeeping,
+        poll: float = 1.0,
+        each_round: Callable[[], None] | None = None,
+    ) -> None:
         self.timekeeping = timekeeping
         self.poll = poll
+        self.each_round = each_round  # e.g. writing the buffered API call log
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -31,6 +38,8 @@ class Worker:
             try:
                 self.timekeeping.load()
                 self.timekeeping.dispatcher.run_due()
+                if self.each_round is not None:
+                    self.each_round()
                 pause = self._pause()
             except SQLAlchemyError:
                 log.exception("callback delivery round failed; trying again")

@@ -287,6 +287,22 @@ class SqlStore:
                 },
             )
 
+    def add_events(self, entries: list[dict[str, Any]]) -> None:
+        """Several events in one transaction: `{"order_id", "at", "kind", "detail"}` each."""
+        with self.write() as conn:
+            conn.execute(
+                insert(order_events),
+                [
+                    {
+                        "order_id": entry["order_id"],
+                        "at": self.time(entry["at"]),
+                        "kind": entry["kind"],
+                        "detail": _encode(entry["detail"]).decode(),
+                    }
+                    for entry in entries
+                ],
+            )
+
     def list_events(self, order_id: str) -> list[dict[str, Any]]:
         """The order's events, oldest first, as `{"at", "kind", **detail}`."""
         with self.read() as conn:

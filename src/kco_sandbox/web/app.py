@@ -23,6 +23,7 @@ from kco_sandbox.store.outbox_sql import OutboxStore
 from kco_sandbox.store.sql import SqlStore
 from kco_sandbox.web import checkout_api, demo, management_api, pages, sandbox_api
 from kco_sandbox.web.auth import Authenticator
+from kco_sandbox.web.call_log import CallLog
 from kco_sandbox.web.context import AppContext
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
 from kco_sandbox.web.wire import WireMiddleware
@@ -48,9 +49,10 @@ def create_app(
     new_id: IdFactory = new_uuid,
     caller: MerchantCaller | None = None,
 ) -> Starlette:
+    calls = CallLog(store, clock)
     app = Starlette(
         routes=ROUTES + (sandbox_api.ROUTES if settings.sandbox_api else []),
-        middleware=[Middleware(WireMiddleware, new_id=new_uuid)],
+        middleware=[Middleware(WireMiddleware, new_id=new_uuid, calls=calls)],
         exception_handlers={
             KcoError: kco_error_handler,
             HTTPException: http_error_handler,
@@ -82,6 +84,7 @@ def create_app(
         ),
         management=ManagementService(orders=ManagementStore(store), clock=clock, new_id=new_id),
         timekeeping=timekeeping(store, clock, settings),
+        calls=calls,
     )
     return app
 

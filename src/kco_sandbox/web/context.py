@@ -15,6 +15,7 @@ from kco_sandbox.services.purchase import PurchaseService
 from kco_sandbox.services.timekeeping import Timekeeping
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.auth import Authenticator
+from kco_sandbox.web.call_log import CallLog
 
 T = TypeVar("T")
 
@@ -27,6 +28,7 @@ class AppContext:
     purchase: PurchaseService
     management: ManagementService
     timekeeping: Timekeeping
+    calls: CallLog
 
     def base_url(self, request: Request) -> str:
         """The public base URL: the configured one, else the scheme and host the client used."""

@@ -83,6 +83,7 @@ async def order_events(request: Request) -> Response:
     record = await ctx.read(lambda: ctx.checkout.store.get_checkout(order_id))
     if record is None or record.merchant_id != merchant.merchant_id:
         raise NotFound(f"Order {order_id} not found")
+    await ctx.write(ctx.calls.flush)
     events = await ctx.read(lambda: ctx.checkout.store.list_events(order_id))
     attempts = await ctx.read(lambda: ctx.timekeeping.outbox.attempts_for(order_id))
     # One timeline: the recorded events and the callback attempts, in the order they happened.

@@ -6,17 +6,19 @@
   a server that writes names as the app sends them: uvicorn with its h11 protocol does.
 - Every response carries `Klarna-Correlation-Id`; the same id is in error bodies and logs.
 - `Date` is added here (the server's own, lower-case one is switched off).
+- Calls on an order are recorded in the order's event log (see `call_log.py`).
 """
 
 from __future__ import annotations
 
 import time
 from email.utils import formatdate
-from typing import Final
+from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kco_sandbox.ids import IdFactory
+from kco_sandbox.web.call_log import CallLog, order_of
 
 CORRELATION_HEADER: Final = "Klarna-Correlation-Id"
 # Names whose canonical spelling is not plain Title-Case.
@@ -54,10 +56,11 @@ class _HttpDate:
 
 
 class WireMiddleware:
-    def __init__(self, app: ASGIApp, new_id: IdFactory) -> None:
+    def __init__(self, app: ASGIApp, new_id: IdFactory, calls: CallLog | None = None) -> None:
         self.app = app
         self.new_id = new_id
         self.date = _HttpDate()
+        self.calls = calls
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,9 +69,13 @@ class WireMiddleware:
         correlation_id = self.new_id()
         scope.setdefault("state", {})["correlation_id"] = correlation_id
 
+        answer: dict[str, Any] = {}
+
         async def send_canonical(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(canonical(k), v) for k, v in message.get("headers", ())]
+                answer["status"] = message["status"]
+                answer["location"] = next((v for k, v in headers if k == b"Location"), None)
                 names = {k for k, _ in headers}
                 if CORRELATION_HEADER.encode() not in names:
                     headers.append((CORRELATION_HEADER.encode(), correlation_id.encode()))
@@ -77,3 +84,9 @@ class WireMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_canonical)
+        if self.calls is not None and "status" in answer:
+            order_id = order_of(scope["path"], answer["location"])
+            if order_id is not None:
+                self.calls.record(
+                    order_id, scope["method"], scope["path"], answer["status"], correlation_id
+                )
