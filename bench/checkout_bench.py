@@ -15,6 +15,9 @@ What it does (see bench/README.md):
 Each measured run is preceded by one request whose status is checked (201 or 200) and by a short
 warm-up. Every process started here is stopped on the way out, on errors and signals too.
 
+With `--callbacks N` it instead measures push delivery from the callback outbox over N completed
+orders (bench/callbacks.py): one clock advance that makes all of them due, and a real-time run.
+
 With `--profile SECONDS` it instead loads the server with create (or, with `--profile-operation`,
 read, read-om or capture) requests, prints the server's CPU time per request split between the
 event-loop thread and the worker threads (exact, from /proc), and samples it with py-spy (which
@@ -41,6 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench` importable as a script
 from bench.benchmark import benchmark
+from bench.callbacks import callback_benchmark, print_callback_report
 from bench.config import ROOT, BenchError, Settings, log
 from bench.environment import check_machine, ensure_wrk
 from bench.processes import Processes, exit_on_signal
@@ -95,7 +99,28 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         default=3000,
         help="completed orders the capture run goes round (each takes a few captures)",
     )
+    parser.add_argument(
+        "--callbacks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of the benchmark: push delivery over N completed orders (bench/callbacks.py)",
+    )
+    parser.add_argument(
+        "--callbacks-gap",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="with --callbacks: the first push's delay in the real-time run",
+    )
+    parser.add_argument(
+        "--callbacks-profile",
+        action="store_true",
+        help="with --callbacks: py-spy on the server (with --no-worker) during the advance",
+    )
     a = parser.parse_args(argv)
+    if a.callbacks < 0 or a.callbacks_gap <= 0:
+        parser.error("--callbacks must be >= 0 and --callbacks-gap > 0")
     return Settings(
         a.seconds,
         a.warmup,
@@ -106,6 +131,9 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         a.profile_operation,
         a.profile_connections,
         a.capture_orders,
+        a.callbacks,
+        a.callbacks_gap,
+        a.callbacks_profile,
     )
 
 
@@ -116,6 +144,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     procs = Processes()
     try:
         check_machine()
+        if settings.callbacks:
+            with workspace(settings) as folder:
+                try:
+                    report = callback_benchmark(settings, procs, folder)
+                finally:
+                    procs.stop_all()
+            out = write_report(report, prefix="callbacks-")
+            print()
+            print_callback_report(report)
+            print(f"\nwritten: {out.relative_to(ROOT)}")
+            return 0
         wrk = ensure_wrk()
         with workspace(settings) as folder:
             try:

@@ -50,6 +50,11 @@ class Settings:
     profile_connections: int
     # Completed orders the capture run goes round (see bench/management.py).
     capture_orders: int = 3000
+    # `--callbacks N`: instead of the request runs, callback delivery over N orders
+    # (bench/callbacks.py), the real-time run's first push `callbacks_gap` seconds after purchase.
+    callbacks: int = 0
+    callbacks_gap: float = 10.0
+    callbacks_profile: bool = False  # py-spy on the server during the advance
 
 
 class BenchError(RuntimeError):

@@ -9,10 +9,10 @@ from typing import Any
 from bench.config import RESULTS_DIR
 
 
-def write_report(report: dict[str, Any]) -> Path:
-    """Write `report` to bench/results/<timestamp>.json; return the file's path."""
+def write_report(report: dict[str, Any], prefix: str = "") -> Path:
+    """Write `report` to bench/results/<prefix><timestamp>.json; return the file's path."""
     RESULTS_DIR.mkdir(exist_ok=True)
-    out = RESULTS_DIR / f"{report['timestamp'].replace('-', '').replace(':', '')}.json"
+    out = RESULTS_DIR / f"{prefix}{report['timestamp'].replace('-', '').replace(':', '')}.json"
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return out
 

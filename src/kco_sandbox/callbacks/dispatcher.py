@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -40,14 +41,22 @@ class Dispatcher:
     client: httpx.Client = field(
         default_factory=lambda: httpx.Client(follow_redirects=False, trust_env=False)
     )
-    lease: timedelta = timedelta(seconds=60)
     batch: int = 50
+    # Leases are wall-clock time: moving the platform clock must not free a claim another
+    # worker is still sending, and a dead worker's claim frees itself once its attempt would
+    # have timed out anyway.
+    wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim holds: one attempt's time-out, a delay fault, and a margin."""
+        return timedelta(seconds=self.delivery.timeout + 5)
 
     def run_due(self) -> int:
         """Attempt everything due now; the number of attempts made."""
         attempted = 0
         while True:
-            claimed = self.outbox.claim_due(self.clock.now(), self.lease, self.batch)
+            claimed = self.outbox.claim_due(self.clock.now(), self.wall(), self.lease, self.batch)
             if not claimed:
                 return attempted
             for callback in claimed:

@@ -28,8 +28,6 @@ class Timekeeping:
     clock: MovableClock
     outbox: OutboxStore
     dispatcher: Dispatcher
-    # How long an advance waits for callbacks another worker holds before it answers anyway.
-    settle_timeout: float = 60.0
 
     def load(self) -> None:
         """Continue at the stored offset (at start-up, and in a worker process's every round)."""
@@ -45,7 +43,9 @@ class Timekeeping:
         self.load()
         now = self.clock.advance(timedelta(seconds=seconds))
         self.outbox.set_state(OFFSET_KEY, repr(self.clock.offset.total_seconds()))
-        deadline = time.monotonic() + self.settle_timeout
+        # Another worker's claim frees itself within one lease (a dead worker's too): wait for it
+        # to be attempted, by that worker or, once the lease is over, by this loop.
+        deadline = time.monotonic() + self.dispatcher.lease.total_seconds() + 5
         while True:
             self.dispatcher.run_due()
             # Another worker may hold some due callbacks: wait for it to finish them.

@@ -4,8 +4,9 @@ A callback row is inserted in the same transaction as the purchase it reports, w
 frozen (URL and body), so nothing is sent before the purchase commits and nothing is lost if the
 process dies after it. Workers claim due rows with a lease (`locked_until`): on PostgreSQL the
 claim skips rows another worker holds (`FOR UPDATE SKIP LOCKED`), on SQLite the write lock already
-serialises claims. A crashed worker's lease runs out and the row is claimed again: delivery is at
-least once. Each attempt is recorded as its own row.
+serialises claims. Leases are wall-clock time (the platform clock can jump): a crashed worker's
+lease runs out once its attempt would have timed out, and the row is claimed again: delivery is
+at least once. Each attempt is recorded as its own row.
 """
 
 from __future__ import annotations
@@ -71,9 +72,13 @@ class OutboxStore:
         with self.store.write() as conn:
             self.enqueue_on(conn, callback, now)
 
-    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Callback]:
-        """Take up to `limit` due callbacks no one holds, holding them until `now + lease`."""
+    def claim_due(
+        self, now: datetime, wall: datetime, lease: timedelta, limit: int
+    ) -> list[Callback]:
+        """Take up to `limit` callbacks due at platform time `now` that no one holds at
+        wall-clock time `wall`, holding them until `wall + lease`."""
         at = self.store.time(now)
+        held = self.store.time(wall)
         with self.store.write() as conn:
             ids = (
                 conn.execute(
@@ -81,7 +86,7 @@ class OutboxStore:
                     .where(
                         callbacks.c.status == CallbackStatus.PENDING.value,
                         callbacks.c.next_attempt_at <= at,
-                        or_(callbacks.c.locked_until.is_(None), callbacks.c.locked_until < at),
+                        or_(callbacks.c.locked_until.is_(None), callbacks.c.locked_until < held),
                     )
                     .order_by(callbacks.c.next_attempt_at)
                     .limit(limit)
@@ -95,7 +100,7 @@ class OutboxStore:
             conn.execute(
                 update(callbacks)
                 .where(callbacks.c.callback_id.in_(ids))
-                .values(locked_until=self.store.time(now + lease))
+                .values(locked_until=self.store.time(wall + lease))
             )
             rows = conn.execute(select(callbacks).where(callbacks.c.callback_id.in_(ids))).all()
         return [_callback(row) for row in sorted(rows, key=lambda r: r.next_attempt_at)]
