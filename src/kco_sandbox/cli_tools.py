@@ -92,6 +92,14 @@ def register(main: click.Group) -> None:
     type=float,
 )
 @click.option(
+    "--clock-scale",
+    envvar="KCO_SANDBOX_CLOCK_SCALE",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="As `serve --clock-scale`: give every process the same value.",
+)
+@click.option(
     "--poll",
     default=1.0,
     show_default=True,
@@ -103,6 +111,7 @@ def worker(
     push_schedule: str,
     notification_schedule: str,
     callback_timeout: float,
+    clock_scale: float,
     poll: float,
 ) -> None:
     """Deliver push and notification callbacks (run beside `serve --no-worker`)."""
@@ -112,7 +121,7 @@ def worker(
         timeout=callback_timeout,
     )
     store = _store(database_url)
-    platform_clock = SystemClock()
+    platform_clock = SystemClock(scale=clock_scale)
     outbox = OutboxStore(store)
     loop = Worker(
         Timekeeping(platform_clock, outbox, Dispatcher(outbox, platform_clock, delivery)), poll=poll
