@@ -7,7 +7,7 @@ headers, body) is returned again for a repeated key from the same merchant, what
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -39,6 +39,8 @@ from kco_sandbox.web.om_render import render_captures, render_om_order, render_r
 
 T = TypeVar("T")
 R = TypeVar("R")
+B = TypeVar("B")
+Endpoint = Callable[[Request], Awaitable[Response]]
 BASE = "/ordermanagement/v1/orders/{order_id}"
 NO_CONTENT = StoredAnswer(204, {}, b"")
 _encode = msgspec.json.Encoder().encode
@@ -144,7 +146,7 @@ async def acknowledge(request: Request) -> Response:
     return await _change(request, ctx, merchant, order_id, rule, _no_content)
 
 
-def _simple(change: Callable[[OmOrder, datetime], OmOrder]) -> Callable[..., Any]:
+def _simple(change: Callable[[OmOrder, datetime], OmOrder]) -> Endpoint:
     """A body-less POST whose rule only changes the order (cancel, release, extend)."""
 
     async def handler(request: Request) -> Response:
@@ -162,56 +164,31 @@ release = _simple(om_rules.release)
 extend_authorization = _simple(om_rules.extend_authorization)
 
 
-async def update_authorization(request: Request) -> Response:
-    ctx, merchant, order_id = _context(request)
-    update = await _decode(request, ctx, AuthorizationUpdate)
-    return await _change(
-        request,
-        ctx,
-        merchant,
-        order_id,
-        lambda o, now: (om_rules.update_authorization(o, update, now), None),
-        _no_content,
-    )
+def _with_body(kind: type[B], change: Callable[[OmOrder, B, datetime], OmOrder]) -> Endpoint:
+    """A call whose JSON body `change` applies to the order (authorization, references, ...)."""
+
+    async def handler(request: Request) -> Response:
+        ctx, merchant, order_id = _context(request)
+        body = await _decode(request, ctx, kind)
+        return await _change(
+            request,
+            ctx,
+            merchant,
+            order_id,
+            lambda o, now: (change(o, body, now), None),
+            _no_content,
+        )
+
+    return handler
 
 
-async def update_customer(request: Request) -> Response:
-    ctx, merchant, order_id = _context(request)
-    update = await _decode(request, ctx, CustomerUpdate)
-    return await _change(
-        request,
-        ctx,
-        merchant,
-        order_id,
-        lambda o, now: (om_rules.update_customer(o, update, now), None),
-        _no_content,
-    )
-
-
-async def update_references(request: Request) -> Response:
-    ctx, merchant, order_id = _context(request)
-    update = await _decode(request, ctx, ReferencesUpdate)
-    return await _change(
-        request,
-        ctx,
-        merchant,
-        order_id,
-        lambda o, now: (om_rules.update_references(o, update, now), None),
-        _no_content,
-    )
-
-
-async def add_shipping_info(request: Request) -> Response:
-    ctx, merchant, order_id = _context(request)
-    update = await _decode(request, ctx, ShippingInfoUpdate)
-    return await _change(
-        request,
-        ctx,
-        merchant,
-        order_id,
-        lambda o, now: (om_rules.add_shipping_info(o, update.shipping_info, now), None),
-        _no_content,
-    )
+update_authorization = _with_body(AuthorizationUpdate, om_rules.update_authorization)
+update_customer = _with_body(CustomerUpdate, om_rules.update_customer)
+update_references = _with_body(ReferencesUpdate, om_rules.update_references)
+add_shipping_info = _with_body(
+    ShippingInfoUpdate,
+    lambda o, update, now: om_rules.add_shipping_info(o, update.shipping_info, now),
+)
 
 
 async def create_capture(request: Request) -> Response:
