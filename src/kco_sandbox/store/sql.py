@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -132,6 +132,8 @@ class SqlStore:
         self._sqlite = engine.dialect.name == "sqlite"
         self._writer = _SharedConnection(engine, **{_WRITE: True})
         self._reader = _SharedConnection(engine)
+        # Hands over buffered events to write with the next SQLite write transaction.
+        self.passengers: Callable[[], list[dict[str, Any]]] | None = None
 
     @property
     def reads_are_local(self) -> bool:
@@ -165,6 +167,12 @@ class SqlStore:
             conn = self._writer.get()
             with conn.begin():
                 yield conn
+                # Buffered diagnostic rows ride along in a transaction that commits anyway:
+                # SQLite has one writer, and a commit of their own would make orders wait.
+                if self.passengers is not None:
+                    entries = self.passengers()
+                    if entries:
+                        self._insert_events(conn, entries)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -314,12 +322,13 @@ class SqlStore:
             )
 
     def add_events(self, entries: list[dict[str, Any]]) -> None:
-        """Several events in one transaction: `{"order_id", "at", "kind", "detail"}` each.
+        """Several events in one transaction: `{"order_id", "at", "kind", "detail"}` each."""
+        with self.write() as conn:
+            self._insert_events(conn, entries)
 
-        Written through the driver's own `executemany`: this runs for every API call on an order
-        (see `web/call_log.py`), and the Core insert's per-row processing cost more than the rest
-        of a read.
-        """
+    def _insert_events(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
+        # Through the driver's own `executemany`: this runs for every API call on an order (see
+        # `web/call_log.py`), and the Core insert's per-row processing cost more than a read.
         if self._sqlite:
             marks = "?, ?, ?, ?"
             rows: list[tuple[Any, ...]] = [
@@ -332,8 +341,7 @@ class SqlStore:
                 (e["order_id"], e["at"], e["kind"], _encode(e["detail"]).decode()) for e in entries
             ]
         statement = f"INSERT INTO order_events (order_id, at, kind, detail) VALUES ({marks})"
-        with self.write() as conn:
-            conn.exec_driver_sql(statement, rows)
+        conn.exec_driver_sql(statement, rows)
 
     def list_events(self, order_id: str) -> list[dict[str, Any]]:
         """The order's events, oldest first, as `{"at", "kind", **detail}`."""

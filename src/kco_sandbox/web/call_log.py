@@ -1,10 +1,10 @@
 """Every inbound API call on an order, recorded in the order's event log.
 
-Calls are buffered in memory and written in batches of a few hundred (when the buffer fills, by
-the delivery worker's rounds, before an order's events are read, and at shutdown), so that most
-calls cost an append to a list; measured against writing them in a thread of their own or once a
-second, this made the fewest requests wait. A crash can lose the last unwritten entries; the log
-is a diagnostic record, not part of any order's state.
+Calls are buffered in memory and written with the next write transaction on SQLite (which
+commits anyway: SQLite has one writer, and a commit of the log's own would make orders wait),
+else in batches of 200, by the delivery worker's rounds, before an order's events are read, and
+at shutdown. A crash can lose the last unwritten entries; the log is a diagnostic record, not
+part of any order's state.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class CallLog:
         self._batch = batch
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        store.passengers = self.take  # buffered calls ride along with the next write
 
     def record(
         self, order_id: str, method: str, path: str, status: int, correlation_id: str
@@ -62,8 +63,13 @@ class CallLog:
         if full:
             self.flush()
 
-    def flush(self) -> None:
+    def take(self) -> list[dict[str, Any]]:
+        """Everything buffered, handed to the caller to write."""
         with self._lock:
             batch, self._pending = self._pending, []
+        return batch
+
+    def flush(self) -> None:
+        batch = self.take()
         if batch:
             self._store.add_events(batch)
