@@ -150,3 +150,31 @@ def test_stray_body_after_an_unframed_get_does_not_spoil_the_next_request(
         status, rest = read_response(sock, rest)
         assert status == "HTTP/1.1 200 OK"
         assert rest == b""
+
+
+def test_capture_and_refund_headers_are_canonical(live_server: LiveServer) -> None:
+    _, _, order = create(live_server)
+    order_id = order["order_id"]
+    done = request(
+        "POST", f"/_sandbox/orders/{order_id}/complete", b"{}", authorization=f"Basic {AUTH}"
+    )
+    assert exchange(live_server, done)[0] == "HTTP/1.1 200 OK"
+    for kind, body, header in (
+        ("captures", b'{"captured_amount": 100}', "Capture-Id"),
+        ("refunds", b'{"refunded_amount": 50}', "Refund-Id"),
+    ):
+        raw = request(
+            "POST",
+            f"/ordermanagement/v1/orders/{order_id}/{kind}",
+            body,
+            authorization=f"Basic {AUTH}",
+        )
+        status, headers, content = exchange(live_server, raw)
+        assert status == "HTTP/1.1 201 Created"
+        found = dict(headers)
+        assert header in names(headers)
+        assert found["Location"] == (
+            f"http://shop-test.local:8000/ordermanagement/v1/orders/{order_id}/{kind}/"
+            f"{found[header]}"
+        )
+        assert content == b""

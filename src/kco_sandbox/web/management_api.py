@@ -22,13 +22,11 @@ from kco_sandbox.domain.errors import NoSuchOrder, NotFound
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.om_order import (
     AuthorizationUpdate,
-    Capture,
     CaptureRequest,
     CustomerUpdate,
     DueDateExtension,
     OmOrder,
     ReferencesUpdate,
-    Refund,
     RefundRequest,
     ShippingInfoUpdate,
 )
@@ -191,48 +189,43 @@ add_shipping_info = _with_body(
 )
 
 
-async def create_capture(request: Request) -> Response:
-    ctx, merchant, order_id = _context(request)
-    capture_request = await _decode(request, ctx, CaptureRequest)
-    capture_id = ctx.checkout.new_id()
-    location = f"{ctx.base_url(request)}/ordermanagement/v1/orders/{order_id}/captures/"
+def _created(
+    collection: str,
+    id_header: str,
+    answer_id: Callable[[Any], str],
+    kind: type[B],
+    rule: Callable[[OmOrder, B, str, datetime], tuple[OmOrder, Any]],
+) -> Endpoint:
+    """A `201` that makes a capture or a refund: empty body, absolute `Location`, its id header."""
 
-    def answer(capture: Capture) -> StoredAnswer:
-        headers = {"Location": location + capture.capture_id, "Capture-Id": capture.capture_id}
-        return StoredAnswer(201, headers, b"")
+    async def handler(request: Request) -> Response:
+        ctx, merchant, order_id = _context(request)
+        if collection == "refunds":
+            try:  # the vendor's file names NOT_FOUND, not NO_SUCH_ORDER, for refunds here
+                await ctx.read(lambda: ctx.management.get(merchant, order_id))
+            except NoSuchOrder as exc:
+                raise NotFound(*exc.messages) from None
+        body = await _decode(request, ctx, kind)
+        new_id = ctx.checkout.new_id()
+        location = f"{ctx.base_url(request)}/ordermanagement/v1/orders/{order_id}/{collection}/"
 
-    return await _change(
-        request,
-        ctx,
-        merchant,
-        order_id,
-        lambda o, now: om_rules.capture(o, capture_request, capture_id, now),
-        answer,
-    )
+        def answer(made: Any) -> StoredAnswer:
+            made_id = answer_id(made)
+            return StoredAnswer(201, {"Location": location + made_id, id_header: made_id}, b"")
+
+        return await _change(
+            request, ctx, merchant, order_id, lambda o, now: rule(o, body, new_id, now), answer
+        )
+
+    return handler
 
 
-async def create_refund(request: Request) -> Response:
-    ctx, merchant, order_id = _context(request)
-    try:  # the vendor's file names NOT_FOUND, not NO_SUCH_ORDER, for refunds' unknown orders
-        await ctx.read(lambda: ctx.management.get(merchant, order_id))
-    except NoSuchOrder as exc:
-        raise NotFound(*exc.messages) from None
-    refund_request = await _decode(request, ctx, RefundRequest)
-    refund_id = ctx.checkout.new_id()
-    location = f"{ctx.base_url(request)}/ordermanagement/v1/orders/{order_id}/refunds/"
-
-    def answer(refund: Refund) -> StoredAnswer:
-        headers = {"Location": location + refund.refund_id, "Refund-Id": refund.refund_id}
-        return StoredAnswer(201, headers, b"")
-
-    return await _change(
-        request,
-        ctx,
-        merchant,
-        order_id,
-        lambda o, now: om_rules.refund(o, refund_request, refund_id, now),
-        answer,
-    )
+create_capture = _created(
+    "captures", "Capture-Id", lambda c: c.capture_id, CaptureRequest, om_rules.capture
+)
+create_refund = _created(
+    "refunds", "Refund-Id", lambda r: r.refund_id, RefundRequest, om_rules.refund
+)
 
 
 async def capture_shipping_info(request: Request) -> Response:
