@@ -32,14 +32,14 @@ from starlette.applications import Starlette
 from starlette.types import Message
 
 from kco_sandbox.clock import SystemClock
-from kco_sandbox.domain.checkout import CheckoutRecord, build_order, new_record
+from kco_sandbox.domain.checkout.record import CheckoutRecord, build_order, new_record
 from kco_sandbox.domain.market import markets_for
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import new_uuid
 from kco_sandbox.settings import Settings
-from kco_sandbox.store.sql import SqlStore
+from kco_sandbox.store.engine import SqlStore
+from kco_sandbox.web.api.checkout_render import render_order
 from kco_sandbox.web.app import create_app
-from kco_sandbox.web.render import render_order
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, too
 from bench.config import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kco_sandbox.domain.om_lifecycle import ALLOWED, OmAction, OmStatus
+from kco_sandbox.domain.order_management.lifecycle import ALLOWED, OmAction, OmStatus
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

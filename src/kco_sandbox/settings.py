@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kco_sandbox.domain.delivery import NOTIFICATION_SCHEDULE, PUSH_SCHEDULE, Delivery, Schedule
 from kco_sandbox.domain.merchant import Merchant
-from kco_sandbox.domain.schedule import NOTIFICATION_SCHEDULE, PUSH_SCHEDULE, Delivery, Schedule
 
 DEFAULT_DATABASE_URL = "sqlite:///kco-sandbox.db"
 DEFAULT_MERCHANT_NAME = "Your business name"  # what the vendor's playground calls a new store

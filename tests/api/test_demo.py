@@ -18,14 +18,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from kco_sandbox.clock import FrozenClock
+from kco_sandbox.demo_shop.cart import OFFERS, offer_for, order_request, tax_of
+from kco_sandbox.demo_shop.client import shop_merchant
+from kco_sandbox.demo_shop.pages import NOTICE
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.settings import Settings
-from kco_sandbox.store.sql import SqlStore
+from kco_sandbox.store.engine import SqlStore
 from kco_sandbox.web.app import create_app
 from kco_sandbox.web.context import AppContext
-from kco_sandbox.web.demo_cart import OFFERS, offer_for, order_request, tax_of
-from kco_sandbox.web.demo_client import shop_merchant
-from kco_sandbox.web.demo_pages import NOTICE
 from tests.conftest import BASE_URL
 from tests.factories import MERCHANT, OTHER_MERCHANT, make_order
 from tests.live import LiveServer, free_port

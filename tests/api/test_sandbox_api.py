@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from kco_sandbox.clock import FrozenClock
 from kco_sandbox.settings import Settings
-from kco_sandbox.store.sql import SqlStore
+from kco_sandbox.store.engine import SqlStore
 from kco_sandbox.web.app import create_app
 from tests.conftest import BASE_URL
 from tests.factories import MERCHANT, OTHER_MERCHANT, make_line, make_order

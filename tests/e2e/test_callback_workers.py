@@ -21,9 +21,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from kco_sandbox.services.timekeeping import OFFSET_KEY
-from kco_sandbox.store.outbox_sql import OutboxStore
-from kco_sandbox.store.sql import SqlStore
+from kco_sandbox.services.delivery import OFFSET_KEY
+from kco_sandbox.store.engine import SqlStore
+from kco_sandbox.store.outbox import OutboxStore
 from tests.callback_support import AUTH, StampedReceiver, complete_order, start_worker, wait_for
 from tests.factories import MERCHANT
 from tests.live import LiveServer

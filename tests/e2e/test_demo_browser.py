@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kco_sandbox.web.demo_pages import NOTICE
+from kco_sandbox.demo_shop.pages import NOTICE
 from tests.e2e.test_snippet_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.factories import MERCHANT
 from tests.live import LiveServer

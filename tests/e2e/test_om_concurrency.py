@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kco_sandbox.store.sql import SqlStore
+from kco_sandbox.store.engine import SqlStore
 from tests.factories import MERCHANT, make_order
 from tests.live import LiveServer
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from kco_sandbox.clock import FrozenClock
-from kco_sandbox.domain.checkout import CheckoutRecord, build_order, new_record
+from kco_sandbox.domain.checkout.record import CheckoutRecord, build_order, new_record
 from kco_sandbox.domain.market import VENDOR_MARKETS
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import new_uuid
 from kco_sandbox.services.checkout import CheckoutService
-from kco_sandbox.store.sql import SqlStore
+from kco_sandbox.store.engine import SqlStore
 from tests.factories import MERCHANT, make_order
 
 NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kco_sandbox.domain.callback import (
+from kco_sandbox.domain.purchase.callback import (
     Answer,
     Failed,
     Proceed,

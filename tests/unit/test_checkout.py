@@ -6,15 +6,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from kco_sandbox.domain.checkout import (
-    CHECKOUT_LIFETIME,
-    as_document,
-    build_order,
-    merge,
-    new_record,
-)
-from kco_sandbox.domain.errors import BadValue, NotFound, OrderExpired, ReadOnlyOrder
-from kco_sandbox.domain.lifecycle import (
+from kco_sandbox.domain.checkout.lifecycle import (
     ALLOWED,
     EXPIRES,
     WIRE_STATUS,
@@ -22,6 +14,14 @@ from kco_sandbox.domain.lifecycle import (
     CheckoutStatus,
     require,
 )
+from kco_sandbox.domain.checkout.record import (
+    CHECKOUT_LIFETIME,
+    as_document,
+    build_order,
+    merge,
+    new_record,
+)
+from kco_sandbox.domain.errors import BadValue, NotFound, OrderExpired, ReadOnlyOrder
 from kco_sandbox.domain.market import VENDOR_MARKETS
 from tests.factories import make_line, make_order
 

@@ -26,7 +26,6 @@ from hypothesis.stateful import (
     rule,
 )
 
-from kco_sandbox.domain import om_rules
 from kco_sandbox.domain.errors import (
     BadValue,
     CancelNotAllowed,
@@ -36,7 +35,8 @@ from kco_sandbox.domain.errors import (
     NotAllowed,
     RefundNotAllowed,
 )
-from kco_sandbox.domain.om_lifecycle import (
+from kco_sandbox.domain.order_management import rules as om_rules
+from kco_sandbox.domain.order_management.lifecycle import (
     ALLOWED,
     AUTHORIZATION_LIFETIME,
     MAX_AUTHORIZATION_LIFETIME,
@@ -48,7 +48,7 @@ from kco_sandbox.domain.om_lifecycle import (
     remaining_authorized_amount,
     status,
 )
-from kco_sandbox.domain.om_order import (
+from kco_sandbox.domain.order_management.order import (
     AuthorizationUpdate,
     CaptureRequest,
     CustomerUpdate,

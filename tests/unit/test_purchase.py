@@ -5,12 +5,17 @@ from typing import Any
 import msgspec
 import pytest
 
-from kco_sandbox.domain.callback import CartUpdate
+from kco_sandbox.domain.checkout.order import (
+    Address,
+    CheckoutOrder,
+    Customer,
+    OrderLine,
+    ShippingOption,
+)
 from kco_sandbox.domain.errors import BadValue
 from kco_sandbox.domain.market import VENDOR_MARKETS
-from kco_sandbox.domain.order import Address, CheckoutOrder, Customer, OrderLine, ShippingOption
-from kco_sandbox.domain.persona import Outcome, one_time_code_passes, persona_for
-from kco_sandbox.domain.purchase import (
+from kco_sandbox.domain.purchase.callback import CartUpdate
+from kco_sandbox.domain.purchase.cart import (
     apply_cart,
     check_checkboxes,
     check_mandatory,
@@ -22,7 +27,8 @@ from kco_sandbox.domain.purchase import (
     shipping_line,
     without_platform_line,
 )
-from kco_sandbox.domain.session import Session
+from kco_sandbox.domain.purchase.persona import Outcome, one_time_code_passes, persona_for
+from kco_sandbox.domain.purchase.session import Session
 from tests.factories import make_line, make_order
 
 HOME = ShippingOption(id="home", name="Home", price=4900, tax_amount=980, tax_rate=2500)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from kco_sandbox.domain.checkout.order import CheckoutOrder
+from kco_sandbox.domain.checkout.validation import check_order, tax_is_consistent
 from kco_sandbox.domain.errors import BadValue
 from kco_sandbox.domain.market import VENDOR_MARKETS, check_market, markets_for
-from kco_sandbox.domain.order import CheckoutOrder
-from kco_sandbox.domain.validation import check_order, tax_is_consistent
 from tests.factories import make_line, make_order
 
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kco_sandbox.clock import Clock
-from kco_sandbox.domain.checkout import CheckoutRecord, as_document, build_order, new_record
+from kco_sandbox.domain.checkout.lifecycle import Action, require
+from kco_sandbox.domain.checkout.record import CheckoutRecord, as_document, build_order, new_record
 from kco_sandbox.domain.errors import NotFound
-from kco_sandbox.domain.lifecycle import Action, require
 from kco_sandbox.domain.market import markets_for
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory
-from kco_sandbox.store.sql import SqlStore
+from kco_sandbox.store.engine import SqlStore
 
 # An update that loses the optimistic race this often in a row is answered with the last error;
 # in practice a second try always wins because the loser re-reads the winner's version.

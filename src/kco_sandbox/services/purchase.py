@@ -14,10 +14,25 @@ from typing import Any
 
 import msgspec
 
-from kco_sandbox.callbacks.merchant_call import MerchantCaller
 from kco_sandbox.clock import Clock
-from kco_sandbox.domain import purchase
-from kco_sandbox.domain.callback import (
+from kco_sandbox.domain.checkout.lifecycle import Action, require
+from kco_sandbox.domain.checkout.order import Address, Customer
+from kco_sandbox.domain.checkout.record import CheckoutRecord
+from kco_sandbox.domain.delivery import CallbackKind, Delivery
+from kco_sandbox.domain.errors import (
+    BadValue,
+    CallbackFailed,
+    CallbackRedirect,
+    CallbackRefused,
+    NotFound,
+    PurchaseDenied,
+    SignupRequired,
+)
+from kco_sandbox.domain.market import Market, markets_for
+from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.order_management.opening import open_order
+from kco_sandbox.domain.purchase import cart as purchase
+from kco_sandbox.domain.purchase.callback import (
     Answer,
     Decision,
     Failed,
@@ -28,35 +43,20 @@ from kco_sandbox.domain.callback import (
     judge_validation,
     shipping_service_request,
 )
-from kco_sandbox.domain.checkout import CheckoutRecord
-from kco_sandbox.domain.errors import (
-    BadValue,
-    CallbackFailed,
-    CallbackRedirect,
-    CallbackRefused,
-    NotFound,
-    PurchaseDenied,
-    SignupRequired,
-)
-from kco_sandbox.domain.lifecycle import Action, require
-from kco_sandbox.domain.market import Market, markets_for
-from kco_sandbox.domain.merchant import Merchant
-from kco_sandbox.domain.om_opening import open_order
-from kco_sandbox.domain.order import Address, Customer
-from kco_sandbox.domain.persona import (
+from kco_sandbox.domain.purchase.persona import (
     DEFAULT_EMAIL,
     Outcome,
     is_email,
     one_time_code_passes,
     persona_for,
 )
-from kco_sandbox.domain.sample import SAMPLE_DATE_OF_BIRTH, sample_address
-from kco_sandbox.domain.schedule import CallbackKind, Delivery
+from kco_sandbox.domain.purchase.sample import SAMPLE_DATE_OF_BIRTH, sample_address
 from kco_sandbox.ids import IdFactory, new_uuid
-from kco_sandbox.services.management import new_klarna_reference
-from kco_sandbox.store.management_sql import ManagementStore
-from kco_sandbox.store.outbox_sql import Callback
-from kco_sandbox.store.sql import SqlStore
+from kco_sandbox.outbound.merchant_http import MerchantCaller
+from kco_sandbox.services.order_management import new_klarna_reference
+from kco_sandbox.store.engine import SqlStore
+from kco_sandbox.store.orders import ManagementStore
+from kco_sandbox.store.outbox import Callback
 
 PAYMENT_METHODS = ("invoice", "card", "part_payment", "direct_debit")
 _encode = msgspec.json.Encoder().encode

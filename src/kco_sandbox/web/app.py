@@ -7,23 +7,27 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from kco_sandbox.callbacks.dispatcher import Dispatcher
-from kco_sandbox.callbacks.merchant_call import MerchantCaller
 from kco_sandbox.clock import MovableClock
+from kco_sandbox.demo_shop import app as demo
 from kco_sandbox.domain.errors import KcoError
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory, new_uuid
+from kco_sandbox.outbound.dispatcher import Dispatcher
+from kco_sandbox.outbound.merchant_http import MerchantCaller
 from kco_sandbox.services.checkout import CheckoutService
-from kco_sandbox.services.management import ManagementService
+from kco_sandbox.services.delivery import Timekeeping
+from kco_sandbox.services.journal import CallLog
+from kco_sandbox.services.order_management import ManagementService
 from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
-from kco_sandbox.services.timekeeping import Timekeeping
 from kco_sandbox.settings import Settings
-from kco_sandbox.store.management_sql import ManagementStore
-from kco_sandbox.store.outbox_sql import OutboxStore
-from kco_sandbox.store.sql import SqlStore
-from kco_sandbox.web import checkout_api, demo, management_api, pages, sandbox_api
+from kco_sandbox.store.engine import SqlStore
+from kco_sandbox.store.orders import ManagementStore
+from kco_sandbox.store.outbox import OutboxStore
+from kco_sandbox.web.api import checkout as checkout_api
+from kco_sandbox.web.api import order_management as management_api
+from kco_sandbox.web.api import sandbox as sandbox_api
 from kco_sandbox.web.auth import Authenticator
-from kco_sandbox.web.call_log import CallLog
+from kco_sandbox.web.checkout_page import routes as pages
 from kco_sandbox.web.context import AppContext
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
 from kco_sandbox.web.wire import WireMiddleware

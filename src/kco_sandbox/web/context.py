@@ -10,12 +10,12 @@ from anyio.to_thread import run_sync
 from starlette.requests import Request
 
 from kco_sandbox.services.checkout import CheckoutService
-from kco_sandbox.services.management import ManagementService
+from kco_sandbox.services.delivery import Timekeeping
+from kco_sandbox.services.journal import CallLog
+from kco_sandbox.services.order_management import ManagementService
 from kco_sandbox.services.purchase import PurchaseService
-from kco_sandbox.services.timekeeping import Timekeeping
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.auth import Authenticator
-from kco_sandbox.web.call_log import CallLog
 
 T = TypeVar("T")
 

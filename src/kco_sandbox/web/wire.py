@@ -18,7 +18,7 @@ from typing import Any, Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kco_sandbox.ids import IdFactory
-from kco_sandbox.web.call_log import CallLog, order_of
+from kco_sandbox.services.journal import CallLog, order_of
 
 CORRELATION_HEADER: Final = "Klarna-Correlation-Id"
 # Names whose canonical spelling is not plain Title-Case.

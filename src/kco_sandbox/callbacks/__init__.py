@@ -1,1 +1,0 @@
-"""Calls from the platform to the merchant's servers."""

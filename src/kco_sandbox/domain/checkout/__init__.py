@@ -1,0 +1,1 @@
+"""The checkout order: its document, record, lifecycle and validation rules."""

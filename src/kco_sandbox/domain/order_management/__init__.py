@@ -1,0 +1,1 @@
+"""Order Management: the order, its lifecycle table, each operation's rules, opening it."""

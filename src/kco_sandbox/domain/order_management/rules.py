@@ -1,0 +1,257 @@
+"""What each Order Management operation does to an order, and when it is refused.
+
+Each function takes an order and returns the changed order, or raises the vendor's error with
+its message. The table of allowed actions per status is `om_lifecycle.ALLOWED`; this module adds
+the rules on amounts, dates and fraud status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+import msgspec
+
+from kco_sandbox.domain.checkout.validation import tax_is_consistent
+from kco_sandbox.domain.errors import (
+    BadValue,
+    CancelNotAllowed,
+    CaptureNotAllowed,
+    NoSuchCapture,
+    NotAllowed,
+    RefundNotAllowed,
+)
+from kco_sandbox.domain.order_management.lifecycle import (
+    ALLOWED,
+    AUTHORIZATION_LIFETIME,
+    MAX_AUTHORIZATION_LIFETIME,
+    FraudStatus,
+    OmAction,
+    OmStatus,
+    captured_amount,
+    fraud_status,
+    is_expired,
+    refunded_amount,
+    remaining_authorized_amount,
+    status,
+)
+from kco_sandbox.domain.order_management.order import (
+    AuthorizationUpdate,
+    Capture,
+    CaptureRequest,
+    CustomerUpdate,
+    OmLine,
+    OmOrder,
+    ReferencesUpdate,
+    Refund,
+    RefundRequest,
+    ShippingInfo,
+)
+
+# The vendor's words when an action meets a status that does not allow it.
+REFUSALS: Final[dict[OmAction, tuple[type[NotAllowed], str]]] = {
+    OmAction.UPDATE_AUTHORIZATION: (NotAllowed, "Order authorization cannot be updated."),
+    OmAction.UPDATE_CUSTOMER: (NotAllowed, "Customer details cannot be updated."),
+    OmAction.EXTEND_AUTHORIZATION: (
+        NotAllowed,
+        "Order is {status_lower}. Authorization time cannot be extended.",
+    ),
+    OmAction.UPDATE_REFERENCES: (
+        NotAllowed,
+        "Order is cancelled. Merchant references cannot be updated.",
+    ),
+    OmAction.RELEASE: (
+        NotAllowed,
+        "Order is {status_lower}. Remaining authorization cannot be released.",
+    ),
+    OmAction.SHIPPING_INFO: (NotAllowed, "Order is cancelled. Shipping info cannot be added."),
+    OmAction.CANCEL: (CancelNotAllowed, "Order is {status_lower}. Cancel not possible."),
+    OmAction.CAPTURE: (CaptureNotAllowed, "Order is {status_lower}. Capture not possible."),
+    OmAction.REFUND: (RefundNotAllowed, "Order has no captures. Refund not possible."),
+    OmAction.CAPTURE_SHIPPING_INFO: (NotAllowed, "Order has no captures"),
+    OmAction.TRIGGER_SEND_OUT: (NotAllowed, "Order has no captures"),
+    OmAction.EXTEND_DUE_DATE: (NotAllowed, "Extension of due date is not possible."),
+}
+DUE_DATE_OPTIONS: Final = ((14, 295), (30, 495))  # (days, fee in minor units)
+
+
+def require(action: OmAction, order: OmOrder, now: datetime) -> OmStatus:
+    current = status(order, now)
+    if current not in ALLOWED[action]:
+        error, template = REFUSALS[action]
+        if action is OmAction.CANCEL and captured_amount(order) > 0:
+            raise CancelNotAllowed("Order has previous captures. Cancel not possible.")
+        if action is OmAction.CAPTURE and current is OmStatus.EXPIRED:
+            raise CaptureNotAllowed(f"Order {order.order_id} is expired. Capture not possible.")
+        if action is OmAction.RELEASE and current is OmStatus.CAPTURED:
+            raise NotAllowed("Order is fully captured. Remaining authorization cannot be released.")
+        if action is OmAction.RELEASE and current is OmStatus.AUTHORIZED:
+            raise NotAllowed("Order has no captures. Remaining authorization cannot be released.")
+        raise error(template.format(status_lower=current.value.lower().replace("_", " ")))
+    return current
+
+
+def check_lines(lines: Sequence[OmLine] | None, amount: int, amount_field: str) -> None:
+    """Lines sent with a capture, refund or new authorization must add up, line by line too."""
+    if not lines:
+        return
+    for i, line in enumerate(lines):
+        if line.total_amount != line.quantity * line.unit_price - (line.total_discount_amount or 0):
+            raise BadValue(f"order_lines[{i}].total_amount")
+        if (
+            line.tax_rate is not None
+            and line.total_tax_amount is not None
+            and not (tax_is_consistent(line.total_amount, line.tax_rate, line.total_tax_amount))
+        ):
+            raise BadValue(f"order_lines[{i}].total_tax_amount")
+    if sum(line.total_amount for line in lines) != amount:
+        raise BadValue(amount_field)
+
+
+def capture(
+    order: OmOrder, request: CaptureRequest, capture_id: str, now: datetime
+) -> tuple[OmOrder, Capture]:
+    require(OmAction.CAPTURE, order, now)
+    if fraud_status(order, now) is FraudStatus.PENDING:
+        raise CaptureNotAllowed("Order is pending a fraud decision. Capture not possible.")
+    if request.captured_amount <= 0:
+        raise CaptureNotAllowed("Captured amount must be greater than 0. Capture not possible.")
+    if request.captured_amount > remaining_authorized_amount(order, now):
+        raise CaptureNotAllowed(
+            "Captured amount is higher than the remaining authorized amount. Capture not possible."
+        )
+    check_lines(request.order_lines, request.captured_amount, "captured_amount")
+    new = Capture(
+        capture_id=capture_id,
+        klarna_reference=f"{order.klarna_reference}-{len(order.captures) + 1}",
+        captured_amount=request.captured_amount,
+        captured_at=now,
+        description=request.description or "",
+        reference=request.reference,
+        order_lines=list(request.order_lines or []),
+        shipping_info=list(request.shipping_info or []),
+        billing_address=order.billing_address,
+        shipping_address=order.shipping_address,
+    )
+    return msgspec.structs.replace(order, captures=[*order.captures, new]), new
+
+
+def refund(
+    order: OmOrder, request: RefundRequest, refund_id: str, now: datetime
+) -> tuple[OmOrder, Refund]:
+    require(OmAction.REFUND, order, now)
+    if request.refunded_amount <= 0:
+        raise RefundNotAllowed("Refunded amount must be greater than 0. Refund not possible.")
+    if refunded_amount(order) + request.refunded_amount > captured_amount(order):
+        raise RefundNotAllowed(
+            "Refunded amount is higher than the captured amount. Refund not possible."
+        )
+    check_lines(request.order_lines, request.refunded_amount, "refunded_amount")
+    new = Refund(
+        refund_id=refund_id,
+        refunded_amount=request.refunded_amount,
+        refunded_at=now,
+        description=request.description or "",
+        reference=request.reference,
+        order_lines=list(request.order_lines or []),
+    )
+    return msgspec.structs.replace(order, refunds=[*order.refunds, new]), new
+
+
+def cancel(order: OmOrder, now: datetime) -> OmOrder:
+    require(OmAction.CANCEL, order, now)
+    return msgspec.structs.replace(order, cancelled_at=now)
+
+
+def release(order: OmOrder, now: datetime) -> OmOrder:
+    require(OmAction.RELEASE, order, now)
+    return msgspec.structs.replace(order, released_at=now)
+
+
+def update_authorization(order: OmOrder, update: AuthorizationUpdate, now: datetime) -> OmOrder:
+    require(OmAction.UPDATE_AUTHORIZATION, order, now)
+    captured = captured_amount(order)
+    if update.order_amount < captured:
+        raise NotAllowed(
+            f"Resulting authorization amount {update.order_amount} cannot be less than the "
+            f"captured amount {captured} for order. Order authorization cannot be updated"
+        )
+    check_lines(update.order_lines, update.order_amount, "order_amount")
+    lines = list(update.order_lines) if update.order_lines is not None else order.order_lines
+    return msgspec.structs.replace(order, order_amount=update.order_amount, order_lines=lines)
+
+
+def update_customer(order: OmOrder, update: CustomerUpdate, now: datetime) -> OmOrder:
+    require(OmAction.UPDATE_CUSTOMER, order, now)
+    if update.billing_address is not None:
+        raise NotAllowed("Billing address cannot be updated. Only the shipping address may change.")
+    if update.shipping_address is None:
+        return order
+    merged = {
+        **msgspec.to_builtins(order.shipping_address or {}),
+        **msgspec.to_builtins(update.shipping_address),
+    }
+    return msgspec.structs.replace(
+        order, shipping_address=msgspec.convert(merged, type(update.shipping_address))
+    )
+
+
+def update_references(order: OmOrder, update: ReferencesUpdate, now: datetime) -> OmOrder:
+    require(OmAction.UPDATE_REFERENCES, order, now)
+    changes = {
+        name: getattr(update, name)
+        for name in ("merchant_reference1", "merchant_reference2")
+        if getattr(update, name) is not None
+    }
+    return msgspec.structs.replace(order, **changes)
+
+
+def extend_authorization(order: OmOrder, now: datetime) -> OmOrder:
+    """28 days from now, but never more than 90 days after the purchase."""
+    require(OmAction.EXTEND_AUTHORIZATION, order, now)
+    if is_expired(order, now):
+        raise NotAllowed("Order is expired. Authorization time cannot be extended.")
+    latest = order.created_at + MAX_AUTHORIZATION_LIFETIME
+    if order.expires_at >= latest:
+        raise NotAllowed("Authorization time cannot be extended beyond 90 days after the purchase.")
+    return msgspec.structs.replace(order, expires_at=min(now + AUTHORIZATION_LIFETIME, latest))
+
+
+def add_shipping_info(order: OmOrder, info: Sequence[ShippingInfo], now: datetime) -> OmOrder:
+    require(OmAction.SHIPPING_INFO, order, now)
+    return msgspec.structs.replace(order, shipping_info=[*order.shipping_info, *info])
+
+
+def find_capture(order: OmOrder, capture_id: str) -> Capture:
+    for found in order.captures:
+        if found.capture_id == capture_id:
+            return found
+    raise NoSuchCapture(f"Capture {capture_id} cannot be found for order {order.order_id}")
+
+
+def _with_capture(order: OmOrder, changed: Capture) -> OmOrder:
+    captures = [changed if c.capture_id == changed.capture_id else c for c in order.captures]
+    return msgspec.structs.replace(order, captures=captures)
+
+
+def add_capture_shipping_info(
+    order: OmOrder, capture_id: str, info: Sequence[ShippingInfo], now: datetime
+) -> OmOrder:
+    found = find_capture(order, capture_id)
+    require(OmAction.CAPTURE_SHIPPING_INFO, order, now)
+    changed = msgspec.structs.replace(found, shipping_info=[*found.shipping_info, *info])
+    return _with_capture(order, changed)
+
+
+def trigger_send_out(order: OmOrder, capture_id: str, now: datetime) -> None:
+    find_capture(order, capture_id)
+    require(OmAction.TRIGGER_SEND_OUT, order, now)
+
+
+def extend_due_date(order: OmOrder, capture_id: str, days: int, now: datetime) -> OmOrder:
+    found = find_capture(order, capture_id)
+    require(OmAction.EXTEND_DUE_DATE, order, now)
+    if found.due_date_extended_days or days not in dict(DUE_DATE_OPTIONS):
+        raise NotAllowed("Extension of due date is not possible.")
+    return _with_capture(order, msgspec.structs.replace(found, due_date_extended_days=days))

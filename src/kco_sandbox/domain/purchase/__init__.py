@@ -1,0 +1,1 @@
+"""The shopper's purchase: personas, sample shoppers, carts, merchant callback answers."""

@@ -1,0 +1,236 @@
+"""The callback outbox: rows written with the state change that causes them, claimed by workers.
+
+A callback row is inserted in the same transaction as the purchase it reports, with its request
+frozen (URL and body), so nothing is sent before the purchase commits and nothing is lost if the
+process dies after it. Workers claim due rows with a lease (`locked_until`): on PostgreSQL the
+claim skips rows another worker holds (`FOR UPDATE SKIP LOCKED`), on SQLite the write lock already
+serialises claims. Leases are wall-clock time (the platform clock can jump): a crashed worker's
+lease runs out once its attempt would have timed out, and the row is claimed again: delivery is
+at least once. Each attempt is recorded as its own row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, or_, select, update
+
+from kco_sandbox.domain.delivery import CallbackKind, CallbackStatus
+from kco_sandbox.store.engine import SqlStore, utc
+from kco_sandbox.store.tables import callback_attempts, callbacks, platform_state
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    callback_id: str
+    order_id: str
+    merchant_id: str
+    kind: CallbackKind
+    url: str
+    body: bytes
+    starts_at: datetime
+    next_attempt_at: datetime | None
+    attempts: int = 0
+    status: CallbackStatus = CallbackStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    started_at: datetime
+    status_code: int | None
+    duration_ms: float
+    error: str | None
+
+
+class OutboxStore:
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+
+    def enqueue_on(self, conn: Connection, callback: Callback, now: datetime) -> None:
+        """Add `callback` inside the caller's transaction."""
+        conn.execute(
+            insert(callbacks),
+            {
+                "callback_id": callback.callback_id,
+                "order_id": callback.order_id,
+                "merchant_id": callback.merchant_id,
+                "kind": callback.kind.value,
+                "url": callback.url,
+                "body": callback.body.decode(),
+                "status": callback.status.value,
+                "attempts": callback.attempts,
+                "starts_at": self.store.time(callback.starts_at),
+                "next_attempt_at": self.store.time(callback.next_attempt_at),
+                "created_at": self.store.time(now),
+            },
+        )
+
+    def enqueue(self, callback: Callback, now: datetime) -> None:
+        """Add `callback` in a transaction of its own."""
+        with self.store.write() as conn:
+            self.enqueue_on(conn, callback, now)
+
+    def claim_due(
+        self, now: datetime, wall: datetime, lease: timedelta, limit: int
+    ) -> list[Callback]:
+        """Take up to `limit` callbacks due at platform time `now` that no one holds at
+        wall-clock time `wall`, holding them until `wall + lease`."""
+        at = self.store.time(now)
+        held = self.store.time(wall)
+        with self.store.write() as conn:
+            ids = (
+                conn.execute(
+                    select(callbacks.c.callback_id)
+                    .where(
+                        callbacks.c.status == CallbackStatus.PENDING.value,
+                        callbacks.c.next_attempt_at <= at,
+                        or_(callbacks.c.locked_until.is_(None), callbacks.c.locked_until < held),
+                    )
+                    .order_by(callbacks.c.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                return []
+            conn.execute(
+                update(callbacks)
+                .where(callbacks.c.callback_id.in_(ids))
+                .values(locked_until=self.store.time(wall + lease))
+            )
+            rows = conn.execute(select(callbacks).where(callbacks.c.callback_id.in_(ids))).all()
+        return [_callback(row) for row in sorted(rows, key=lambda r: r.next_attempt_at)]
+
+    def record(
+        self,
+        callback: Callback,
+        attempt: Attempt | None,
+        status: CallbackStatus,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        """After an attempt (or a decision not to make one): record it and release the lease."""
+        with self.store.write() as conn:
+            if attempt is not None:
+                conn.execute(
+                    insert(callback_attempts),
+                    {
+                        "callback_id": callback.callback_id,
+                        "order_id": callback.order_id,
+                        "started_at": self.store.time(attempt.started_at),
+                        "status_code": attempt.status_code,
+                        "duration_ms": attempt.duration_ms,
+                        "error": attempt.error,
+                    },
+                )
+            conn.execute(
+                update(callbacks)
+                .where(callbacks.c.callback_id == callback.callback_id)
+                .values(
+                    status=status.value,
+                    attempts=callback.attempts + (1 if attempt is not None else 0),
+                    next_attempt_at=self.store.time(next_attempt_at),
+                    locked_until=None,
+                )
+            )
+
+    def next_due_at(self) -> datetime | None:
+        with self.store.read() as conn:
+            value = conn.execute(
+                select(func.min(callbacks.c.next_attempt_at)).where(
+                    callbacks.c.status == CallbackStatus.PENDING.value
+                )
+            ).scalar()
+        return utc(value) if value is not None else None
+
+    def due_count(self, now: datetime) -> int:
+        """Callbacks due at `now`, held by a worker or not."""
+        with self.store.read() as conn:
+            count = conn.execute(
+                select(func.count()).where(
+                    callbacks.c.status == CallbackStatus.PENDING.value,
+                    callbacks.c.next_attempt_at <= self.store.time(now),
+                )
+            ).scalar()
+        return int(count or 0)
+
+    def attempt_count(self) -> int:
+        with self.store.read() as conn:
+            return int(
+                conn.execute(select(func.count()).select_from(callback_attempts)).scalar() or 0
+            )
+
+    def list_callbacks(self, order_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(callbacks).order_by(callbacks.c.created_at, callbacks.c.callback_id)
+        if order_id is not None:
+            query = query.where(callbacks.c.order_id == order_id)
+        with self.store.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            {
+                "callback_id": row.callback_id,
+                "order_id": row.order_id,
+                "kind": row.kind,
+                "url": row.url,
+                "status": row.status,
+                "attempts": row.attempts,
+                "next_attempt_at": utc(row.next_attempt_at) if row.next_attempt_at else None,
+            }
+            for row in rows
+        ]
+
+    def attempts_for(self, order_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            rows = conn.execute(
+                select(callback_attempts, callbacks.c.kind, callbacks.c.url)
+                .join(callbacks, callbacks.c.callback_id == callback_attempts.c.callback_id)
+                .where(callback_attempts.c.order_id == order_id)
+                .order_by(callback_attempts.c.attempt_id)
+            ).all()
+        return [
+            {
+                "at": utc(row.started_at),
+                "kind": f"{row.kind}.attempt",
+                "callback_id": row.callback_id,
+                "url": row.url,
+                "status": row.status_code,
+                "duration_ms": row.duration_ms,
+                "error": row.error,
+            }
+            for row in rows
+        ]
+
+    # the platform's own state
+
+    def get_state(self, key: str) -> str | None:
+        with self.store.read() as conn:
+            value = conn.execute(
+                select(platform_state.c.value).where(platform_state.c.key == key)
+            ).scalar()
+        return str(value) if value is not None else None
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.store.write() as conn:
+            changed = conn.execute(
+                update(platform_state).where(platform_state.c.key == key).values(value=value)
+            ).rowcount
+            if not changed:
+                conn.execute(insert(platform_state), {"key": key, "value": value})
+
+
+def _callback(row: Any) -> Callback:
+    return Callback(
+        callback_id=row.callback_id,
+        order_id=row.order_id,
+        merchant_id=row.merchant_id,
+        kind=CallbackKind(row.kind),
+        url=row.url,
+        body=row.body.encode(),
+        starts_at=utc(row.starts_at),
+        next_attempt_at=utc(row.next_attempt_at) if row.next_attempt_at else None,
+        attempts=row.attempts,
+        status=CallbackStatus(row.status),
+    )

@@ -1,0 +1,64 @@
+"""`/checkout/v3/orders` handlers: authenticate, decode, call the service, render.
+
+The store is synchronous (SQLite is, and SQLAlchemy's sync engines measured faster than its async
+ones); `AppContext.read` and `AppContext.write` decide where a service call runs.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kco_sandbox.domain.checkout.record import CheckoutRecord
+from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.web.api.checkout_render import render_order
+from kco_sandbox.web.body import read_body, read_json_object
+from kco_sandbox.web.context import AppContext
+
+_encode = msgspec.json.Encoder().encode
+
+
+def _context(request: Request) -> tuple[AppContext, Merchant]:
+    ctx: AppContext = request.app.state.ctx
+    return ctx, ctx.auth.merchant_for(request.headers.get("authorization"))
+
+
+def _order_response(
+    ctx: AppContext, request: Request, merchant: Merchant, record: CheckoutRecord, status: int
+) -> Response:
+    base = ctx.base_url(request)
+    headers = {"Location": f"{base}/checkout/v3/orders/{record.order_id}"} if status == 201 else {}
+    body = _encode(render_order(record, base, merchant.name))
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+async def create_order(request: Request) -> Response:
+    ctx, merchant = _context(request)
+    body = await read_json_object(request, ctx.settings.max_body_bytes)
+    record = await ctx.write(lambda: ctx.checkout.create_order(merchant, body))
+    return _order_response(ctx, request, merchant, record, 201)
+
+
+async def read_order(request: Request) -> Response:
+    ctx, merchant = _context(request)
+    await read_body(request, ctx.settings.max_body_bytes)  # a GET body is read and ignored
+    order_id = request.path_params["order_id"]
+    record = await ctx.read(lambda: ctx.checkout.read_order(merchant, order_id))
+    return _order_response(ctx, request, merchant, record, 200)
+
+
+async def update_order(request: Request) -> Response:
+    ctx, merchant = _context(request)
+    body = await read_json_object(request, ctx.settings.max_body_bytes)
+    order_id = request.path_params["order_id"]
+    record = await ctx.write(lambda: ctx.checkout.update_order(merchant, order_id, body))
+    return _order_response(ctx, request, merchant, record, 200)
+
+
+async def abort_order(request: Request) -> Response:
+    ctx, merchant = _context(request)
+    await read_body(request, ctx.settings.max_body_bytes)  # the vendor takes no body here
+    order_id = request.path_params["order_id"]
+    record = await ctx.write(lambda: ctx.checkout.abort_order(merchant, order_id))
+    return _order_response(ctx, request, merchant, record, 200)

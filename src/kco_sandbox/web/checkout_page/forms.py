@@ -1,0 +1,166 @@
+"""The shopper's form posts: reading them and turning them into what the purchase steps take.
+
+Forms are posted `application/x-www-form-urlencoded` (no multipart: the pages upload nothing).
+Whatever a browser or a script posts, reading it never fails with an exception other than
+`BadValue`, whose message the page shows on the step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+
+from kco_sandbox.domain.checkout.order import Address, CheckoutOrder
+from kco_sandbox.domain.errors import BadValue
+from kco_sandbox.web.body import read_body
+
+# Forms hold a few dozen short fields; this is far above what a shopper can type.
+FORM_LIMIT: Final = 64 * 1024
+FIELD_LIMIT: Final = 255
+
+TITLES: Final[dict[str, tuple[str, ...]]] = {
+    "GB": ("Mr", "Ms", "Mrs", "Miss"),
+    "DE": ("Herr", "Frau"),
+    "AT": ("Herr", "Frau"),
+    "NL": ("Dhr.", "Mevr."),
+}
+# Countries whose addresses take street name and number instead of one street line.
+STREET_NAME_COUNTRIES: Final = frozenset({"DE", "AT", "NL"})
+REGION_COUNTRIES: Final = frozenset({"US", "AU", "CA"})
+NIN_COUNTRIES: Final = frozenset({"SE", "NO", "FI", "DK"})
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A posted form: the last value of each field, and every value of repeated ones."""
+
+    values: dict[str, list[str]]
+
+    def get(self, name: str) -> str:
+        found = self.values.get(name)
+        return found[-1].strip()[:FIELD_LIMIT] if found else ""
+
+    def optional(self, name: str) -> str | None:
+        return self.get(name) or None
+
+    def all(self, name: str) -> list[str]:
+        return [value[:FIELD_LIMIT] for value in self.values.get(name, [])]
+
+
+async def read_form(request: Request) -> Form:
+    raw = await read_body(request, FORM_LIMIT)
+    text = raw.decode("utf-8", "replace")
+    try:
+        # Bad percent-escapes decode with replacement characters rather than failing.
+        fields = parse_qs(text, keep_blank_values=True, errors="replace", max_num_fields=500)
+    except ValueError:
+        raise BadValue("form", "too many fields") from None
+    return Form(fields)
+
+
+def title_id(value: str) -> str:
+    """The id of a title option: `title__option__` and the value, lower case, letters only."""
+    return "title__option__" + re.sub(r"[^a-z0-9]", "", value.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class AddressFields:
+    """Which inputs an address form has in a country, and which of them are mandatory."""
+
+    country: str  # alpha-2, upper case
+    titles: tuple[str, ...]
+    street_name: bool
+    region: bool
+    title_required: bool
+    phone_required: bool
+
+    @classmethod
+    def for_order(cls, order: CheckoutOrder) -> AddressFields:
+        country = order.purchase_country.upper()
+        options = order.options
+        titles = TITLES.get(country, ())
+        return cls(
+            country=country,
+            titles=titles,
+            street_name=country in STREET_NAME_COUNTRIES,
+            region=country in REGION_COUNTRIES,
+            title_required=bool(titles and options and options.title_mandatory),
+            phone_required=bool(options and options.phone_mandatory),
+        )
+
+    def read(self, form: Form, prefix: str, country: str, email: str | None) -> Address:
+        """The address posted under `prefix`; `BadValue` names the first missing or bad field."""
+
+        def need(name: str, label: str) -> str:
+            value = form.get(prefix + name)
+            if not value:
+                raise BadValue(prefix + name, f"{label} is required")
+            return value
+
+        given_name = need("given_name", "first name")
+        family_name = need("family_name", "last name")
+        if self.street_name:
+            street_name: str | None = need("street_name", "street")
+            street_number: str | None = need("street_number", "house number")
+            street_address = None
+        else:
+            street_address = need("street_address", "street address")
+            street_name = street_number = None
+        postal_code = need("postal_code", "postal code")
+        city = need("city", "city")
+        title = form.optional(prefix + "title")
+        if title is not None and title not in self.titles:
+            raise BadValue(prefix + "title", "choose a title from the list")
+        if self.title_required and title is None:
+            raise BadValue(prefix + "title", "title is required")
+        phone = form.optional(prefix + "phone")
+        if self.phone_required and phone is None:
+            raise BadValue(prefix + "phone", "phone number is required")
+        return Address(
+            given_name=given_name,
+            family_name=family_name,
+            email=email,
+            title=title,
+            street_address=street_address,
+            street_address2=None if self.street_name else form.optional(prefix + "street_address2"),
+            street_name=street_name,
+            street_number=street_number,
+            postal_code=postal_code,
+            city=city,
+            region=form.optional(prefix + "region") if self.region else None,
+            phone=phone,
+            country=country.lower(),
+            care_of=form.optional(prefix + "care_of"),
+            organization_name=form.optional(prefix + "organization_name"),
+        )
+
+
+def read_country(form: Form, name: str, allowed: list[str]) -> str:
+    """The picked country, which must be one the merchant offers."""
+    value = form.get(name).upper() or allowed[0]
+    if value not in allowed:
+        raise BadValue(name, "choose a country from the list")
+    return value
+
+
+def read_date_of_birth(form: Form, required: bool) -> str | None:
+    value = form.optional("date_of_birth")
+    if value is None:
+        if required:
+            raise BadValue("date_of_birth", "date of birth is required")
+        return None
+    if not _DATE.match(value):
+        raise BadValue("date_of_birth", "use the form YYYY-MM-DD")
+    return value
+
+
+def offered_countries(wanted: list[str] | None, purchase_country: str) -> list[str]:
+    """Countries a picker offers (alpha-2, upper case): the merchant's list, else the purchase
+    country alone."""
+    countries = [c.upper() for c in wanted] if wanted else [purchase_country.upper()]
+    return list(dict.fromkeys(countries))

@@ -1,0 +1,144 @@
+"""The frame every checkout screen shares: document head, theme, TEST DRIVE marker, page state.
+
+Each screen's markup comes from `page_steps`; this module wraps it in one HTML document with the
+stylesheet, the merchant's colours from `options`, and the page state (a JSON script element the
+page script reads and hands to the merchant page's bootstrap, see docs/checkout-page.md).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from importlib.resources import files
+from typing import Any, Final
+
+from kco_sandbox.domain.checkout.order import CheckoutOrder
+from kco_sandbox.web.api.snippet import js
+
+CSS: Final = (
+    files("kco_sandbox.web.checkout_page").joinpath("static/checkout.page.css").read_text("utf-8")
+)
+# Only plain lengths: the value goes into a stylesheet, so anything else could inject rules.
+_RADIUS = re.compile(r"^\d{1,3}(\.\d{1,2})?(px|em|rem|%)?$")
+
+
+def esc(value: object) -> str:
+    """HTML-escaped text, for element content and quoted attribute values alike."""
+    return html.escape(str(value), quote=True)
+
+
+def safe_url(url: str) -> str:
+    """`url` if it is http(s), else `#`: merchant URLs become links, never `javascript:` ones."""
+    return url if re.match(r"^https?://", url, re.IGNORECASE) else "#"
+
+
+def money(amount: int, currency: str) -> str:
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{abs(amount) / 100:.2f} {esc(currency)}"
+
+
+def theme(order: CheckoutOrder) -> str:
+    """CSS for the merchant's colour and radius options (colours are schema-checked hex)."""
+    options = order.options
+    if options is None:
+        return ""
+    rules: list[str] = []
+    if options.color_button:
+        rules.append(
+            f".primary{{background:{options.color_button};border-color:{options.color_button}}}"
+        )
+    if options.color_button_text:
+        rules.append(f".primary{{color:{options.color_button_text}}}")
+    if options.color_checkbox:
+        rules.append(
+            f"input[type=checkbox],input[type=radio]{{accent-color:{options.color_checkbox}}}"
+        )
+    if options.color_header:
+        rules.append(f"h1,h2,legend{{color:{options.color_header}}}")
+    if options.color_link:
+        rules.append(f"a{{color:{options.color_link}}}")
+    if options.radius_border and _RADIUS.match(options.radius_border):
+        radius = options.radius_border
+        rules.append(f"button,input,select,.box{{border-radius:{radius}}}")
+    return "".join(rules)
+
+
+def document(order: CheckoutOrder, step: str, body: str, state: dict[str, Any]) -> str:
+    """One complete checkout screen."""
+    lang = esc(order.locale.split("-")[0])
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Checkout</title>
+<style>{CSS}{theme(order)}</style>
+</head><body data-step="{esc(step)}">
+<p class="testdrive" id="testdrive-marker">TEST DRIVE: no real money moves</p>
+<main id="klarna-checkout-{esc(step)}">
+{body}
+</main>
+<div id="client-validation-message" class="error" role="alert" hidden></div>
+<script id="kco-page-state" type="application/json">{js(state)}</script>
+<script src="/kco/checkout.page.js"></script>
+</body></html>"""
+
+
+def error_box(message: str | None) -> str:
+    if not message:
+        return ""
+    return f'<p class="error" id="step-error" role="alert">{esc(message)}</p>'
+
+
+def notice_box(message: str | None) -> str:
+    if not message:
+        return ""
+    return f'<p class="notice" id="step-notice" role="status">{esc(message)}</p>'
+
+
+def field(
+    name: str,
+    label: str,
+    value: str | None,
+    *,
+    required: bool = False,
+    kind: str = "text",
+    autocomplete: str = "",
+    prefix: str = "",
+) -> str:
+    """A labelled input; ids and names are `prefix + name`."""
+    ident = esc(prefix + name)
+    auto = f' autocomplete="{esc(autocomplete)}"' if autocomplete else ""
+    need = " required" if required else ""
+    mark = ' <span class="req" aria-hidden="true">*</span>' if required else ""
+    return (
+        f'<p class="field"><label for="{ident}">{esc(label)}{mark}</label>'
+        f'<input id="{ident}" name="{ident}" type="{kind}" value="{esc(value or "")}"'
+        f"{auto}{need}></p>"
+    )
+
+
+def select(
+    name: str,
+    label: str,
+    options: list[tuple[str, str, str]],
+    chosen: str | None,
+    *,
+    required: bool = False,
+) -> str:
+    """A labelled select; `options` are (id, value, label); an empty choice unless required."""
+    ident = esc(name)
+    need = " required" if required else ""
+    mark = ' <span class="req" aria-hidden="true">*</span>' if required else ""
+    items = [] if required or len(options) == 1 else ['<option value="">&ndash;</option>']
+    for option_id, value, text in options:
+        picked = " selected" if value == chosen else ""
+        items.append(
+            f'<option id="{esc(option_id)}" value="{esc(value)}"{picked}>{esc(text)}</option>'
+        )
+    return (
+        f'<p class="field"><label for="{ident}">{esc(label)}{mark}</label>'
+        f'<select id="{ident}" name="{ident}"{need}>{"".join(items)}</select></p>'
+    )
+
+
+def submit(button_id: str, label: str) -> str:
+    return f'<button type="submit" class="primary" id="{esc(button_id)}">{esc(label)}</button>'
