@@ -36,10 +36,10 @@ from kco_sandbox.domain.checkout.record import CheckoutRecord, build_order, new_
 from kco_sandbox.domain.market import markets_for
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import new_uuid
+from kco_sandbox.platform import create_app
 from kco_sandbox.settings import Settings
-from kco_sandbox.store.engine import SqlStore
+from kco_sandbox.store import Store
 from kco_sandbox.web.api.checkout_render import render_order
-from kco_sandbox.web.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, too
 from bench.config import (
@@ -165,9 +165,9 @@ def raw_sqlite_baseline(
 def measure(folder: Path) -> list[tuple[str, float]]:
     merchant = Merchant(MERCHANT_USER, MERCHANT_PASSWORD, "Your business name")
     url = f"sqlite:///{folder / 'components.db'}"
-    store = SqlStore.for_url(url)
+    store = Store.for_url(url)
     clock = SystemClock()
-    store.put_merchant(merchant, clock.now())
+    store.merchants.put(merchant, clock.now())
     settings = Settings(database_url=url, merchants=(merchant,), log_level="warning")
     app = create_app(settings, store, clock, [merchant])
     ctx = app.state.ctx
@@ -181,7 +181,7 @@ def measure(folder: Path) -> list[tuple[str, float]]:
         return new_record(new_uuid(), merchant.merchant_id, order, clock.now())
 
     stored = fresh_record()
-    store.add_checkout(stored)
+    store.checkouts.add(stored)
     steps: list[tuple[str, Callable[[], object], int]] = [
         ("auth: Authenticator.merchant_for", lambda: ctx.auth.merchant_for(AUTHORIZATION), 5000),
         ("decode the body (msgspec)", lambda: msgspec.json.decode(body), 5000),
@@ -193,7 +193,7 @@ def measure(folder: Path) -> list[tuple[str, float]]:
         ("new_uuid", new_uuid, 5000),
         (
             "store.add_checkout (one INSERT + COMMIT)",
-            lambda: store.add_checkout(fresh_record()),
+            lambda: store.checkouts.add(fresh_record()),
             2000,
         ),
         (
@@ -201,7 +201,7 @@ def measure(folder: Path) -> list[tuple[str, float]]:
             lambda: ctx.checkout.create_order(merchant, document),
             2000,
         ),
-        ("store.get_checkout (one SELECT)", lambda: store.get_checkout(stored.order_id), 5000),
+        ("store.get_checkout (one SELECT)", lambda: store.checkouts.get(stored.order_id), 5000),
         (
             "service.read_order",
             lambda: ctx.checkout.read_order(merchant, stored.order_id),

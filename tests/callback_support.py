@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.factories import MERCHANT, make_order
+from tests.receiver import serving
 
 AUTH = (MERCHANT.merchant_id, MERCHANT.api_key)
 OM = "/ordermanagement/v1/orders"
@@ -98,13 +99,8 @@ class StampedReceiver:
 
     @contextmanager
     def running(self) -> Iterator[StampedReceiver]:
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(self._server):
             yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()
 
 
 def merchant_urls(receiver_url: str) -> dict[str, str]:

@@ -9,7 +9,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kco_sandbox.domain.delivery import NOTIFICATION_SCHEDULE, PUSH_SCHEDULE, Delivery, Schedule
+from kco_sandbox.domain.delivery import (
+    ATTEMPT_TIMEOUT,
+    NOTIFICATION_SCHEDULE,
+    PUSH_SCHEDULE,
+    Delivery,
+    Schedule,
+)
 from kco_sandbox.domain.merchant import Merchant
 
 DEFAULT_DATABASE_URL = "sqlite:///kco-sandbox.db"
@@ -40,7 +46,7 @@ class Settings:
     # delivery worker itself (a deployment may run `kco-sandbox worker` processes instead).
     push_schedule: tuple[int, ...] = PUSH_SCHEDULE.gaps
     notification_schedule: tuple[int, ...] = NOTIFICATION_SCHEDULE.gaps
-    callback_timeout: float = 10.0
+    callback_timeout: float = ATTEMPT_TIMEOUT
     worker: bool = True
     # Real time runs this many times faster on the platform clock (for demos).
     clock_scale: float = 1.0

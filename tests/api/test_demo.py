@@ -1,15 +1,17 @@
 """The demo shop under `/demo`: its pages, its bad-input answers, and its whole flow over HTTP.
 
-The shop calls the Checkout API of its own server over real HTTP, which Starlette's TestClient
-cannot answer; the pages that need no call run on the `client` fixture, the whole flow on a
-`live_server`.
+The shop is an app of its own that calls the platform's Checkout API over real HTTP, which
+Starlette's TestClient cannot answer; the pages that need no call run on the `client` fixture,
+the whole flow on a `live_server`.
 """
 
 from __future__ import annotations
 
+import ast
 import html
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +19,22 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+import kco_sandbox.demo_shop
 from kco_sandbox.clock import FrozenClock
-from kco_sandbox.demo_shop.cart import OFFERS, offer_for, order_request, tax_of
-from kco_sandbox.demo_shop.client import shop_merchant
+from kco_sandbox.demo_shop.app import ShopAccount, create_shop
+from kco_sandbox.demo_shop.cart import (
+    FLAT_PRICE_CURRENCIES,
+    OFFERS,
+    offer_for,
+    order_request,
+    tax_of,
+)
 from kco_sandbox.demo_shop.pages import NOTICE
-from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.market import VENDOR_MARKETS
+from kco_sandbox.platform import create_app
 from kco_sandbox.settings import Settings
-from kco_sandbox.store.engine import SqlStore
-from kco_sandbox.web.app import create_app
-from kco_sandbox.web.context import AppContext
+from kco_sandbox.store import Store
+from kco_sandbox.web.app import shop_account
 from tests.conftest import BASE_URL
 from tests.factories import MERCHANT, OTHER_MERCHANT, make_order
 from tests.live import LiveServer, free_port
@@ -86,62 +95,182 @@ def test_pages_without_an_order_id_say_so(client: TestClient, path: str, query: 
     assert "No order was given" in page
 
 
-def test_a_push_is_recorded_and_answered_200(client: TestClient) -> None:
+def test_a_push_is_answered_200_and_needs_an_order_id(client: TestClient) -> None:
     response = client.post("/demo/push?order_id=abc-123")
     assert response.status_code == 200
-    client.post("/demo/push?order_id=abc-123")
-    ctx: AppContext = client.app.state.ctx  # type: ignore[attr-defined]
-    pushes = client.app.state.demo_pushes  # type: ignore[attr-defined]
-    assert pushes.for_order("abc-123") == [ctx.checkout.clock.now()] * 2
-    assert pushes.for_order("other") == []
+    assert response.text == "OK"
     assert client.post("/demo/push").status_code == 400
+    assert client.post("/demo/push?order_id=" + "a" * 101).status_code == 400
 
 
 def test_when_the_api_cannot_be_reached_the_shop_says_so(
-    store: SqlStore, clock: FrozenClock, settings: Settings
+    store: Store, clock: FrozenClock, settings: Settings
 ) -> None:
     unreachable = replace(settings, public_url=f"http://127.0.0.1:{free_port()}")
     app = create_app(unreachable, store, clock, list(settings.merchants))
     with TestClient(app, base_url=BASE_URL) as client:
         page = assert_demo_page(client.post("/demo/checkout", data={"quantity": "1"}), 502)
         assert "could not be reached" in page
+        # The shop's links are built on the platform's public URL, as its merchant URLs are.
+        assert f'<a href="{unreachable.public_url}/demo">Back to the shop</a>' in page
         assert_demo_page(client.get("/demo/orders/some-id"), 502)
         assert_demo_page(client.get("/demo/checkout?order_id=some-id"), 502)
 
 
-def test_without_a_merchant_the_shop_is_closed(store: SqlStore, clock: FrozenClock) -> None:
+def test_without_a_merchant_the_shop_is_closed(store: Store, clock: FrozenClock) -> None:
     app = create_app(Settings(), store, clock, [])
     with TestClient(app, base_url=BASE_URL) as client:
-        page = assert_demo_page(client.get("/demo"), 503)
-        assert "no merchant account" in page
+        for path in ("/demo", "/demo/", "/demo/checkout?order_id=x", "/demo/orders/x"):
+            page = assert_demo_page(client.get(path), 503)
+            assert "no merchant account" in page
+        assert_demo_page(client.post("/demo/checkout", data={"quantity": "1"}), 503)
+        assert_demo_page(client.get("/demo/terms"))
+        assert client.post("/demo/push?order_id=x").status_code == 200
+
+
+# the shop as an app mounted at /demo
+
+
+@pytest.mark.parametrize("path", ["/demo", "/demo/"])
+def test_the_shop_answers_at_its_mount_point_with_and_without_slash(
+    client: TestClient, path: str
+) -> None:
+    page = assert_demo_page(client.get(path))
+    assert f'<header><a href="{BASE_URL}/demo">Demo T-shirt shop</a></header>' in page
+    assert f'<a href="{BASE_URL}/demo/terms">Terms</a>' in page
+    head = client.head(path)
+    assert (head.status_code, head.content) == (200, b"")
+
+
+@pytest.mark.parametrize(
+    "path", ["/demo/nothing-here", "/demo/terms/", "/demo/checkout/", "/demo//", "/demo/orders/"]
+)
+def test_an_address_the_shop_does_not_have_is_its_own_404_page(
+    client: TestClient, path: str
+) -> None:
+    page = assert_demo_page(client.get(path, follow_redirects=False), 404)
+    assert "The shop has no page at this address." in page
+    assert f'<a href="{BASE_URL}/demo">Back to the shop</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/demo", "GET, HEAD"),
+        ("PUT", "/demo/checkout", "GET, HEAD, POST"),
+        ("GET", "/demo/push", "POST"),
+        ("DELETE", "/demo/orders/x", "GET, HEAD"),
+    ],
+)
+def test_a_method_a_page_does_not_take_is_a_405_page(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    response = client.request(method, path)
+    page = assert_demo_page(response, 405)
+    assert f"This page does not take {method} requests." in page
+    assert sorted(response.headers["allow"].split(", ")) == allowed.split(", ")
+
+
+def test_addresses_beside_the_mount_point_stay_the_platforms(client: TestClient) -> None:
+    for path in ("/demox", "/demo.html", "/de"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.json()["error_code"] == "NOT_FOUND"
+
+
+def test_the_shop_imports_nothing_of_the_platform() -> None:
+    """It knows the platform only by URL and credentials, as any merchant's code does."""
+    folder = Path(kco_sandbox.demo_shop.__file__).parent
+    reached: set[str] = set()
+    for source in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if isinstance(node, ast.ImportFrom):
+                reached.add("." * node.level + (node.module or ""))
+            elif isinstance(node, ast.Import):
+                reached.update(alias.name for alias in node.names)
+    ours = {m for m in reached if m.startswith((".", "kco_sandbox"))}
+    assert "kco_sandbox.demo_shop.cart" in ours  # the scan sees the shop's own imports
+    assert {m for m in ours if not m.startswith("kco_sandbox.demo_shop")} == set()
+
+
+def test_the_shop_notes_pushes_with_its_own_clock(live_server: LiveServer) -> None:
+    """A shop standing alone, given only the platform's URL and an account, and a fixed clock."""
+    at = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    account = ShopAccount(MERCHANT.merchant_id, MERCHANT.api_key, MERCHANT.name)
+    shop = create_shop(account, lambda request: live_server.url, now=lambda: at)
+    created = httpx.post(
+        live_server.url + ORDERS, json=make_order(), auth=(account.username, account.password)
+    )
+    assert created.status_code == 201, created.text
+    order_id = created.json()["order_id"]
+    with TestClient(shop, base_url=BASE_URL) as client:
+        page = assert_demo_page(client.get(f"/orders/{order_id}"))
+        assert "No push received yet." in page
+        assert client.post(f"/push?order_id={order_id}").status_code == 200
+        assert client.post(f"/push?order_id={order_id}").status_code == 200
+        assert client.post("/push?order_id=another-order").status_code == 200
+        page = assert_demo_page(client.get(f"/orders/{order_id}"))
+    assert page.count("<li>2030-01-02 03:04:05 UTC</li>") == 2
+    assert page.count("<li>") == 2
 
 
 # which merchant, and what it sells
 
 
-def test_the_shop_signs_in_as_the_first_active_merchant(client: TestClient) -> None:
-    ctx: AppContext = client.app.state.ctx  # type: ignore[attr-defined]
-    assert shop_merchant(ctx) == MERCHANT
+def test_the_shops_account_is_the_first_active_merchant() -> None:
+    assert shop_account([OTHER_MERCHANT, MERCHANT]) == ShopAccount(
+        "PK0002_test", "kco_test_api_second", "Second Store", ("DE", "AT")
+    )
+    assert shop_account([MERCHANT]) == ShopAccount(
+        "PK0001_test", "kco_test_api_first", "First Store"
+    )
+    assert shop_account([]) is None
 
 
-def test_without_configured_merchants_the_first_stored_one_is_used(
-    store: SqlStore, clock: FrozenClock
-) -> None:
-    for merchant in (MERCHANT, OTHER_MERCHANT):
-        store.put_merchant(merchant, clock.now())
-    app = create_app(Settings(), store, clock, [MERCHANT, OTHER_MERCHANT])
-    assert shop_merchant(app.state.ctx) == MERCHANT
-    # A stored merchant the running server does not accept is skipped.
-    app = create_app(Settings(), store, clock, [OTHER_MERCHANT])
-    assert shop_merchant(app.state.ctx) == OTHER_MERCHANT
+def test_the_shop_sells_where_its_merchant_may(store: Store, clock: FrozenClock) -> None:
+    for merchants, price in (
+        ([OTHER_MERCHANT, MERCHANT], "24.90 EUR incl. 19 % VAT"),
+        ([MERCHANT, OTHER_MERCHANT], "249.00 SEK incl. 25 % VAT"),
+    ):
+        app = create_app(Settings(), store, clock, merchants)
+        with TestClient(app, base_url=BASE_URL) as client:
+            assert price in assert_demo_page(client.get("/demo"))
+
+
+def test_the_shop_signs_in_as_the_first_active_merchant(tmp_path: Path) -> None:
+    server = LiveServer(tmp_path, merchants=[OTHER_MERCHANT, MERCHANT])
+    server.start()
+    try:
+        started = httpx.post(server.url + "/demo/checkout", data={"quantity": "1"}, timeout=10)
+        assert started.status_code == 303, started.text
+        order_id = started.headers["location"].rsplit("=", 1)[1]
+        url = f"{server.url}{ORDERS}/{order_id}"
+        mine = httpx.get(url, auth=(OTHER_MERCHANT.merchant_id, OTHER_MERCHANT.api_key))
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["name"] == OTHER_MERCHANT.name
+        theirs = httpx.get(url, auth=(MERCHANT.merchant_id, MERCHANT.api_key))
+        assert theirs.status_code == 404
+    finally:
+        server.stop()
 
 
 def test_a_merchant_limited_to_other_markets_sells_there() -> None:
-    offer = offer_for(OTHER_MERCHANT)
+    offer = offer_for(OTHER_MERCHANT.markets)
     assert (offer.country, offer.currency, offer.locale) == ("DE", "EUR", "de-DE")
-    offer = offer_for(Merchant("m", "k", "n", ("CZ",)))
+    offer = offer_for(("CZ",))
     assert (offer.country, offer.currency, offer.locale) == ("CZ", "CZK", "en-CZ")
-    assert offer_for(Merchant("m", "k", "n", ("XX",))) == OFFERS["SE"]
+    assert offer_for(("xx", "at")) == OFFERS["AT"]
+    assert offer_for(("XX",)) == OFFERS["SE"]
+    assert offer_for(("XX", "CZ")) == OFFERS["SE"]  # the first market decides the fallback
+    assert offer_for(None) == OFFERS["SE"]
+
+
+def test_the_shops_markets_are_the_platforms() -> None:
+    """The shop keeps its own table of where it sells; it must not drift from the platform's."""
+    assert OFFERS.keys() | FLAT_PRICE_CURRENCIES.keys() == VENDOR_MARKETS.keys()
+    assert OFFERS.keys() & FLAT_PRICE_CURRENCIES.keys() == set()
+    for country, market in VENDOR_MARKETS.items():
+        assert offer_for((country,)).currency == market.currency, country
 
 
 def test_the_tax_formula() -> None:
@@ -151,16 +280,18 @@ def test_the_tax_formula() -> None:
     assert tax_of(100, 0) == 0
 
 
-@pytest.mark.parametrize("country", sorted(OFFERS))
+@pytest.mark.parametrize("country", sorted(VENDOR_MARKETS))
 @pytest.mark.parametrize("quantity", [1, 3, 10])
 def test_every_order_the_shop_makes_passes_the_api(
     client: TestClient, country: str, quantity: int
 ) -> None:
-    body = order_request(OFFERS[country], quantity, f"{BASE_URL}/demo")
+    offer = offer_for((country,))
+    assert offer.country == country
+    body = order_request(offer, quantity, f"{BASE_URL}/demo")
     response = client.post(ORDERS, json=body)
     assert response.status_code == 201, response.text
     line = body["order_lines"][0]
-    assert line["total_amount"] == OFFERS[country].unit_price * quantity
+    assert line["total_amount"] == offer.unit_price * quantity
     expected_tax = round(line["total_amount"] * line["tax_rate"] / (10000 + line["tax_rate"]))
     assert line["total_tax_amount"] == expected_tax
 

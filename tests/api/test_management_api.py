@@ -410,11 +410,113 @@ def test_an_idempotency_key_replays_the_first_answer(client: TestClient) -> None
     assert om(client, order_id)["captured_amount"] == 1099
 
 
+def with_key(key: str) -> dict[str, str]:
+    return {"Klarna-Idempotency-Key": key}
+
+
+def test_a_repeat_of_a_capture_that_took_the_whole_authorization_replays_it(
+    client: TestClient,
+) -> None:
+    """The stored answer comes before the rules: run again, this capture would be refused."""
+    order_id = completed(client)
+    key = with_key(str(uuid.uuid4()))
+    first = client.post(f"{OM}/{order_id}/captures", json={"captured_amount": 50000}, headers=key)
+    assert first.status_code == 201, first.text
+    for body in ({"captured_amount": 50000}, {"captured_amount": 1}):
+        again = client.post(f"{OM}/{order_id}/captures", json=body, headers=key)
+        assert again.status_code == 201, again.text
+        assert again.content == b""
+        assert again.headers["capture-id"] == first.headers["capture-id"]
+        assert again.headers["location"] == first.headers["location"]
+    order = om(client, order_id)
+    assert [c["capture_id"] for c in order["captures"]] == [first.headers["capture-id"]]
+    assert_error(capture(client, order_id, 1), 403, "CAPTURE_NOT_ALLOWED")
+
+
+def test_repeats_of_a_whole_refund_and_of_a_cancel_replay_them(client: TestClient) -> None:
+    order_id = completed(client)
+    capture(client, order_id, 50000)
+    key = with_key(str(uuid.uuid4()))
+    first = client.post(f"{OM}/{order_id}/refunds", json={"refunded_amount": 50000}, headers=key)
+    assert first.status_code == 201, first.text
+    again = client.post(f"{OM}/{order_id}/refunds", json={"refunded_amount": 50000}, headers=key)
+    assert again.status_code == 201, again.text
+    assert again.headers["refund-id"] == first.headers["refund-id"]
+    assert again.headers["location"] == first.headers["location"]
+    assert len(om(client, order_id)["refunds"]) == 1
+    cancelled = completed(client)
+    key = with_key(str(uuid.uuid4()))
+    for _ in range(2):  # a cancel that ran again would be refused: the order is cancelled
+        response = client.post(f"{OM}/{cancelled}/cancel", headers=key)
+        assert (response.status_code, response.content) == (204, b"")
+    assert_error(client.post(f"{OM}/{cancelled}/cancel"), 403, "CANCEL_NOT_ALLOWED")
+
+
+def test_a_key_replays_its_first_answer_whatever_the_path(client: TestClient) -> None:
+    order_id = completed(client)
+    key = with_key(str(uuid.uuid4()))
+    first = client.post(f"{OM}/{order_id}/captures", json={"captured_amount": 100}, headers=key)
+    again = client.post(f"{OM}/{order_id}/cancel", headers=key)
+    assert again.status_code == 201, again.text
+    assert again.headers["capture-id"] == first.headers["capture-id"]
+    assert again.headers["location"] == first.headers["location"]
+    assert om(client, order_id)["status"] == "PART_CAPTURED"
+
+
+DISCOUNT = make_line(
+    type="discount",
+    name="Rebate",
+    reference=None,
+    quantity=1,
+    unit_price=-1000,
+    total_amount=-1000,
+    total_tax_amount=-91,
+)
+# Not `quantity * unit_price`; its tax matches its total, and the amounts sent match the lines.
+WRONG_DISCOUNT = DISCOUNT | {"total_amount": -2000, "total_tax_amount": -182}
+
+
+def test_discount_lines_must_add_up_in_order_management(client: TestClient) -> None:
+    order_id = completed(client)
+    two = make_line(quantity=2, total_amount=20000, total_tax_amount=1818)
+    assert_error(
+        capture(client, order_id, 18000, order_lines=[two, WRONG_DISCOUNT]),
+        400,
+        "BAD_VALUE",
+        "Bad value: order_lines[1].total_amount",
+    )
+    assert_error(
+        client.patch(
+            f"{OM}/{order_id}/authorization",
+            json={"order_amount": 48000, "order_lines": [LINES[0], WRONG_DISCOUNT]},
+        ),
+        400,
+        "BAD_VALUE",
+        "Bad value: order_lines[1].total_amount",
+    )
+    assert om(client, order_id)["captures"] == []
+    assert capture(client, order_id, 19000, order_lines=[two, DISCOUNT]).status_code == 201
+    assert_error(
+        refund(client, order_id, 18000, order_lines=[two, WRONG_DISCOUNT]),
+        400,
+        "BAD_VALUE",
+        "Bad value: order_lines[1].total_amount",
+    )
+    assert om(client, order_id)["refunds"] == []
+
+
 def test_unknown_and_foreign_orders(client: TestClient) -> None:
     missing = str(uuid.uuid4())
     assert_error(client.get(f"{OM}/{missing}"), 404, "NO_SUCH_ORDER")
     assert_error(capture(client, missing, 1), 404, "NO_SUCH_ORDER")
     assert_error(refund(client, missing, 1), 404, "NOT_FOUND")  # the OpenAPI file's code here
+    refund_id = str(uuid.uuid4())
+    assert_error(
+        client.get(f"{OM}/{missing}/refunds/{refund_id}"),
+        404,
+        "NOT_FOUND",
+        f"Refund {refund_id} cannot be found for order {missing}",
+    )
     order_id = completed(client)
     other = (OTHER_MERCHANT.merchant_id, OTHER_MERCHANT.api_key)
     assert client.get(f"{OM}/{order_id}", auth=other).status_code == 404

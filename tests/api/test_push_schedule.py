@@ -1,18 +1,19 @@
-"""Push and notifications on the vendor's schedule, moved by the sandbox clock, to a receiver."""
+"""Push and notifications on the vendor's schedule, moved by the sandbox clock, to a receiver.
+
+The schedules themselves are tables in `tests/unit/test_delivery.py`; the whole 48-hour walk of
+a push, to the minute, is `tests/e2e/test_push_schedule_walk.py`.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from starlette.testclient import TestClient
 
-from kco_sandbox.clock import FrozenClock
 from tests.factories import make_order
 from tests.receiver import Receiver, Reply
 
 OM = "/ordermanagement/v1/orders"
-PUSH_MINUTES = [2, 7, 22, 52, 112, 352, 592, 832, 1072, 1312, 1552, 1792, 2032, 2272, 2512, 2752]
 
 
 def completed(client: TestClient, receiver: Receiver, email: str = "c@example.com") -> str:
@@ -44,24 +45,6 @@ def test_two_hours_bring_five_pushes(client: TestClient, receiver: Receiver) -> 
     assert all(p.method == "POST" and p.body == b"" for p in pushes)
     assert pushes[0].path == f"/push?order={order_id}"
     assert pushes[0].headers["User-Agent"].startswith("kco-sandbox/")
-
-
-def test_the_whole_48_hour_schedule_to_the_minute(
-    client: TestClient, receiver: Receiver, clock: FrozenClock
-) -> None:
-    receiver.on("/push", Reply(500))  # any answer counts as delivered for that attempt
-    order_id = completed(client, receiver)
-    start = clock.now()
-    seen: list[int] = []
-    for minute in range(1, 49 * 60, 1):
-        result = advance(client, 60)
-        if result["attempted"]:
-            seen.append(minute)
-    assert seen == PUSH_MINUTES
-    events = client.get(f"/_sandbox/orders/{order_id}/events").json()["events"]
-    attempts = [e for e in events if e["kind"] == "push.attempt"]
-    assert [a["status"] for a in attempts] == [500] * len(PUSH_MINUTES)
-    assert attempts[0]["at"] == f"{(start + timedelta(minutes=2)):%Y-%m-%dT%H:%M:%S}.000Z"
 
 
 def test_acknowledging_stops_the_pushes(client: TestClient, receiver: Receiver) -> None:

@@ -10,9 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from kco_sandbox.clock import FrozenClock
+from kco_sandbox.platform import create_app
 from kco_sandbox.settings import Settings
-from kco_sandbox.store.engine import SqlStore
-from kco_sandbox.web.app import create_app
+from kco_sandbox.store import Store
 from tests.conftest import BASE_URL
 from tests.factories import MERCHANT, OTHER_MERCHANT, make_line, make_order
 from tests.receiver import Receiver, Reply
@@ -118,13 +118,13 @@ def test_a_denied_persona_leaves_the_order_open_for_another_try(client: TestClie
     ("tag", "decision"), [("pend-accept-05", "accept"), ("pend-reject-12", "reject")]
 )
 def test_pending_personas_complete_with_a_decision_due(
-    client: TestClient, store: SqlStore, clock: FrozenClock, tag: str, decision: str
+    client: TestClient, store: Store, clock: FrozenClock, tag: str, decision: str
 ) -> None:
     order = create(client)
     response = complete(client, order["order_id"], email=f"pat+{tag}@example.com")
     assert response.status_code == 200
     assert response.json()["fraud_status"] == "PENDING"
-    record = store.get_checkout(order["order_id"])
+    record = store.checkouts.get(order["order_id"])
     assert record is not None
     assert record.session.pending_decision == decision
     minutes = int(tag[-2:])
@@ -351,12 +351,12 @@ def test_validation_callback_answers(
 
 
 def test_callbacks_are_recorded_on_the_order(
-    client: TestClient, receiver: Receiver, store: SqlStore
+    client: TestClient, receiver: Receiver, store: Store
 ) -> None:
     receiver.on("/validate", Reply(400, {"error_type": "approval_failed", "error_text": "No"}))
     order = create(client, merchant_urls=urls_with(receiver, validation="/validate"))
     complete(client, order["order_id"])
-    [event] = [e for e in store.list_events(order["order_id"]) if e["kind"].startswith("callback")]
+    [event] = [e for e in store.events.list(order["order_id"]) if e["kind"].startswith("callback")]
     assert event["kind"] == "callback.validation"
     assert event["status"] == 400
     assert event["url"] == receiver.url + "/validate"
@@ -425,10 +425,10 @@ def test_bad_requests_to_the_control_api(client: TestClient) -> None:
 
 
 def test_the_control_api_can_be_switched_off(
-    store: SqlStore, clock: FrozenClock, settings: Settings
+    store: Store, clock: FrozenClock, settings: Settings
 ) -> None:
     off = replace(settings, sandbox_api=False)
-    store.put_merchant(MERCHANT, clock.now())
+    store.merchants.put(MERCHANT, clock.now())
     app = create_app(off, store, clock, [MERCHANT])
     with TestClient(app, base_url=BASE_URL) as client:
         client.auth = (MERCHANT.merchant_id, MERCHANT.api_key)
@@ -456,3 +456,25 @@ def test_the_events_of_an_order_can_be_read(client: TestClient, receiver: Receiv
     assert all(e["correlation_id"] for e in events if e["kind"] == "api.call")
     other = (OTHER_MERCHANT.merchant_id, OTHER_MERCHANT.api_key)
     assert client.get(f"/_sandbox/orders/{order['order_id']}/events", auth=other).status_code == 404
+
+
+def test_a_denied_persona_is_denied_even_when_the_merchant_validates_the_order(
+    client: TestClient, receiver: Receiver
+) -> None:
+    """The merchant's approval does not overrule the platform's decision: the validation
+    callback runs (the vendor validates before it authorizes) and then the persona is denied."""
+    receiver.on("/validate", Reply(200))
+    receiver.on("/push", Reply(200))
+    order = create(
+        client,
+        merchant_urls=urls_with(receiver, validation="/validate", push="/push"),
+    )
+    denied = complete(client, order["order_id"], email="anna+denied@example.com")
+    assert_error(denied, 422, "PURCHASE_DENIED")
+    assert len(receiver.calls("/validate")) == 1
+    assert client.get(f"{ORDERS}/{order['order_id']}").json()["status"] == "checkout_incomplete"
+    assert client.get(f"/ordermanagement/v1/orders/{order['order_id']}").status_code == 404
+    events = client.get(f"/_sandbox/orders/{order['order_id']}/events").json()["events"]
+    kinds = [event["kind"] for event in events]
+    assert "purchase.denied" in kinds
+    assert "purchase.completed" not in kinds

@@ -23,13 +23,14 @@ from functools import cache
 from typing import Any, Final
 
 import pytest
-import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from starlette.testclient import TestClient
 
 from kco_sandbox.clock import FrozenClock
-from tests.conformance.recordings import reference_dir
+from tests.conformance.recordings import OM_OPENAPI, load_openapi, require_openapi
 from tests.factories import make_line, make_order
+
+require_openapi(OM_OPENAPI)
 
 OM = "/ordermanagement/v1/orders"
 ORDER = "MerchantOrderDto"
@@ -44,9 +45,13 @@ ERROR_EXTRAS: Final = {"service_version": {"type": "string"}}
 
 @cache
 def om_openapi() -> dict[str, Any]:
-    path = reference_dir() / "openapi" / "order-management-api-openapi.yml"
-    spec: dict[str, Any] = yaml.safe_load(path.read_text())
-    return spec
+    return load_openapi(OM_OPENAPI)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _vendor_file() -> None:
+    """Every test here needs the vendor's file: fail (if it is required) before building orders."""
+    om_openapi()
 
 
 def fix_spec(schemas: dict[str, Any]) -> None:

@@ -8,8 +8,10 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from starlette.testclient import TestClient
 
-from tests.conformance.recordings import checkout_openapi
+from tests.conformance.recordings import CHECKOUT_OPENAPI, checkout_openapi, require_openapi
 from tests.factories import make_line, make_order
+
+require_openapi(CHECKOUT_OPENAPI)
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from kco_sandbox.services.delivery import OFFSET_KEY
-from kco_sandbox.store.engine import SqlStore
-from kco_sandbox.store.outbox import OutboxStore
+from kco_sandbox.store import Store
 from tests.callback_support import AUTH, StampedReceiver, complete_order, start_worker, wait_for
 from tests.factories import MERCHANT
 from tests.live import LiveServer
@@ -31,7 +30,7 @@ from tests.live import LiveServer
 ORDERS = 200
 
 
-def clear_callbacks(store: SqlStore) -> None:
+def clear_callbacks(store: Store) -> None:
     """No callbacks, attempts or clock offset left by other tests of the session's database."""
     with store.engine.begin() as conn:
         for table in ("callback_attempts", "callbacks", "platform_state"):
@@ -56,7 +55,7 @@ def completed_orders(folder: Path, database_url: str, receiver_url: str) -> list
     return order_ids
 
 
-def attempts_per_callback(store: SqlStore) -> dict[str, int]:
+def attempts_per_callback(store: Store) -> dict[str, int]:
     with store.engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -75,13 +74,13 @@ def stop(worker: subprocess.Popen[str]) -> int:
 
 
 def run_two_workers(folder: Path, database_url: str) -> None:
-    store = SqlStore.for_url(database_url)  # the schema, as `kco-sandbox db upgrade` makes it
+    store = Store.for_url(database_url)  # the schema, as `kco-sandbox db upgrade` makes it
     clear_callbacks(store)
     # Each worker sends one push at a time; 10 ms an answer makes their sending overlap.
     with StampedReceiver(delay=0.01).running() as receiver:
         order_ids = completed_orders(folder, database_url, receiver.url)
         assert len(set(order_ids)) == ORDERS
-        outbox = OutboxStore(store)
+        outbox = store.outbox
         assert outbox.due_count(datetime.now(UTC)) == 0  # not before +120 s
         workers = [
             start_worker(database_url, folder / f"worker-{n}.log", "--poll", "0.2") for n in (1, 2)
@@ -89,7 +88,7 @@ def run_two_workers(folder: Path, database_url: str) -> None:
         try:
             time.sleep(0.5)  # both running and idle: nothing is due yet
             assert receiver.calls("/push") == []
-            outbox.set_state(OFFSET_KEY, "130.0")  # past every first push (due at +120 s)
+            store.state.set(OFFSET_KEY, "130.0")  # past every first push (due at +120 s)
 
             def all_sent() -> bool:
                 per_callback = attempts_per_callback(store)

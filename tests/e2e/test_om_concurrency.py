@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kco_sandbox.store.engine import SqlStore
+from kco_sandbox.store import Store
 from tests.factories import MERCHANT, make_order
 from tests.live import LiveServer
 
@@ -25,7 +25,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServe
     database_url = None
     if request.param == "postgresql":
         database_url = request.getfixturevalue("postgres_url")
-        SqlStore.for_url(database_url).close()  # the schema, as `kco-sandbox db upgrade` makes it
+        Store.for_url(database_url).close()  # the schema, as `kco-sandbox db upgrade` makes it
     live = LiveServer(tmp_path, merchants=[MERCHANT], database_url=database_url)
     live.start()
     yield live

@@ -101,6 +101,7 @@ def _first_capture(order: OmOrder) -> str:
 
 
 OPERATIONS: dict[OmAction, Callable[[OmOrder, datetime], object]] = {
+    OmAction.ACKNOWLEDGE: om_rules.acknowledge,
     OmAction.UPDATE_AUTHORIZATION: lambda o, now: om_rules.update_authorization(
         o, AuthorizationUpdate(order_amount=o.order_amount), now
     ),
@@ -523,3 +524,28 @@ def test_pending_order_cannot_be_captured_until_the_decision_falls_due() -> None
         om_rules.capture(order, request, "c1", START + timedelta(minutes=4, seconds=59))
     captured, _ = om_rules.capture(order, request, "c1", START + timedelta(minutes=5))
     assert status(captured, START + timedelta(minutes=5)) is OmStatus.PART_CAPTURED
+
+
+def test_acknowledging_twice_changes_nothing_the_second_time() -> None:
+    order = make_order()
+    acknowledged = om_rules.acknowledge(order, START)
+    assert acknowledged is not None
+    assert acknowledged.acknowledged_at == START
+    assert om_rules.acknowledge(acknowledged, START + timedelta(hours=1)) is None
+
+
+def test_trigger_send_out_changes_nothing_and_needs_the_capture() -> None:
+    order, now = order_in(OmStatus.PART_CAPTURED)
+    before = snapshot(order)
+    om_rules.trigger_send_out(order, "c1", now)
+    assert snapshot(order) == before
+    with pytest.raises(NoSuchCapture):
+        om_rules.trigger_send_out(order, "c2", now)
+
+
+def test_due_date_options_are_offered_per_capture_in_the_order_currency() -> None:
+    order, _ = order_in(OmStatus.PART_CAPTURED)
+    offered = om_rules.due_date_options(order, "c1")
+    assert (offered.currency, offered.options) == ("sek", ((14, 295), (30, 495)))
+    with pytest.raises(NoSuchCapture):
+        om_rules.due_date_options(order, "c2")

@@ -5,6 +5,11 @@ from typing import Any
 import msgspec
 import pytest
 
+from kco_sandbox.domain.checkout.effective import (
+    effective_order,
+    shipping_line,
+    without_platform_line,
+)
 from kco_sandbox.domain.checkout.order import (
     Address,
     CheckoutOrder,
@@ -12,6 +17,7 @@ from kco_sandbox.domain.checkout.order import (
     OrderLine,
     ShippingOption,
 )
+from kco_sandbox.domain.checkout.session import Session
 from kco_sandbox.domain.errors import BadValue
 from kco_sandbox.domain.market import VENDOR_MARKETS
 from kco_sandbox.domain.purchase.callback import CartUpdate
@@ -21,14 +27,10 @@ from kco_sandbox.domain.purchase.cart import (
     check_mandatory,
     checkbox_states,
     choose_option,
-    effective_order,
     expand_url,
     merchant_requested,
-    shipping_line,
-    without_platform_line,
 )
 from kco_sandbox.domain.purchase.persona import Outcome, one_time_code_passes, persona_for
-from kco_sandbox.domain.purchase.session import Session
 from tests.factories import make_line, make_order
 
 HOME = ShippingOption(id="home", name="Home", price=4900, tax_amount=980, tax_rate=2500)

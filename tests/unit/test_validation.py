@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from starlette.testclient import TestClient
 
 from kco_sandbox.domain.checkout.order import CheckoutOrder
-from kco_sandbox.domain.checkout.validation import check_order, tax_is_consistent
+from kco_sandbox.domain.checkout.validation import check_order
 from kco_sandbox.domain.errors import BadValue
+from kco_sandbox.domain.lines import tax_is_consistent
 from kco_sandbox.domain.market import VENDOR_MARKETS, check_market, markets_for
 from tests.factories import make_line, make_order
 
@@ -90,6 +92,46 @@ def test_negative_discount_line_counts_in_the_sums() -> None:
     )
     o = order(order_lines=[make_line(), discount], order_amount=49000, order_tax_amount=4454)
     check_order(o, VENDOR_MARKETS, True)
+
+
+def wrong_discount_line() -> dict[str, object]:
+    """A discount line whose total is not `quantity * unit_price` (-2000 for 1 x -1000)."""
+    return make_line(
+        type="discount",
+        name="Rebate",
+        reference=None,
+        quantity=1,
+        unit_price=-1000,
+        total_amount=-2000,
+        total_tax_amount=-182,  # consistent with -2000 at 10 %: only the total is wrong
+    )
+
+
+# With the wrong discount line, the order's sums still add up: only the line arithmetic fails.
+WRONG_DISCOUNT_ORDER = {
+    "order_lines": [make_line(), wrong_discount_line()],
+    "order_amount": 48000,
+    "order_tax_amount": 4363,
+}
+
+
+def test_discount_line_arithmetic_is_checked_too() -> None:
+    assert reason(order(**WRONG_DISCOUNT_ORDER)) == "Bad value: total_amount"
+
+
+def test_a_discount_line_that_does_not_add_up_is_refused_on_create_and_update(
+    client: TestClient,
+) -> None:
+    created = client.post("/checkout/v3/orders", json=make_order(**WRONG_DISCOUNT_ORDER))
+    assert created.status_code == 400, created.text
+    assert created.json()["error_messages"] == ["Bad value: total_amount"]
+    good = client.post("/checkout/v3/orders", json=make_order())
+    assert good.status_code == 201, good.text
+    url = f"/checkout/v3/orders/{good.json()['order_id']}"
+    updated = client.post(url, json=WRONG_DISCOUNT_ORDER)
+    assert updated.status_code == 400, updated.text
+    assert updated.json()["error_messages"] == ["Bad value: total_amount"]
+    assert client.get(url).json() == good.json()
 
 
 def test_order_amount_must_be_the_sum_of_lines() -> None:

@@ -6,6 +6,7 @@ tools read or work on the database directly.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import signal
@@ -14,32 +15,17 @@ from typing import Any
 import click
 import httpx
 
+from kco_sandbox.cli import options
 from kco_sandbox.clock import SystemClock
-from kco_sandbox.domain.delivery import (
-    NOTIFICATION_SCHEDULE,
-    PUSH_SCHEDULE,
-    Delivery,
-    Schedule,
-    parse_gaps,
-)
-from kco_sandbox.outbound.dispatcher import Dispatcher
+from kco_sandbox.domain.delivery import parse_gaps
+from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.outbound.worker import Worker
-from kco_sandbox.services.delivery import Timekeeping
-from kco_sandbox.settings import DEFAULT_DATABASE_URL, parse_merchant
-from kco_sandbox.store.engine import SqlStore
-from kco_sandbox.store.orders import ManagementStore
-from kco_sandbox.store.outbox import OutboxStore
+from kco_sandbox.services.delivery import DeliveryService
+from kco_sandbox.settings import Settings, parse_merchant
+from kco_sandbox.store import Store
 
 _DURATION = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)(?P<unit>[smhd]?)$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-database_option = click.option(
-    "--database-url",
-    envvar="KCO_SANDBOX_DATABASE_URL",
-    default=DEFAULT_DATABASE_URL,
-    show_default=True,
-    show_envvar=True,
-)
 
 
 def parse_duration(text: str) -> float:
@@ -50,8 +36,8 @@ def parse_duration(text: str) -> float:
     return float(found.group("amount")) * _UNIT_SECONDS[found.group("unit")]
 
 
-def _store(database_url: str) -> SqlStore:
-    store = SqlStore.for_url(database_url, migrate=database_url.startswith("sqlite"))
+def _store(database_url: str) -> Store:
+    store = Store.for_url(database_url, migrate=database_url.startswith("sqlite"))
     if not store.is_current():
         raise click.ClickException(
             "the database schema is not current: run `kco-sandbox db upgrade`"
@@ -71,34 +57,11 @@ def register(main: click.Group) -> None:
 
 
 @click.command()
-@database_option
-@click.option(
-    "--push-schedule",
-    envvar="KCO_SANDBOX_PUSH_SCHEDULE",
-    default=",".join(map(str, PUSH_SCHEDULE.gaps)),
-    show_default=True,
-)
-@click.option(
-    "--notification-schedule",
-    envvar="KCO_SANDBOX_NOTIFICATION_SCHEDULE",
-    default=",".join(map(str, NOTIFICATION_SCHEDULE.gaps)),
-    show_default=True,
-)
-@click.option(
-    "--callback-timeout",
-    envvar="KCO_SANDBOX_CALLBACK_TIMEOUT",
-    default=10.0,
-    show_default=True,
-    type=float,
-)
-@click.option(
-    "--clock-scale",
-    envvar="KCO_SANDBOX_CLOCK_SCALE",
-    default=1.0,
-    show_default=True,
-    type=click.FloatRange(min=0, min_open=True),
-    help="As `serve --clock-scale`: give every process the same value.",
-)
+@options.database_option
+@options.push_schedule_option
+@options.notification_schedule_option
+@options.callback_timeout_option
+@options.clock_scale_option
 @click.option(
     "--poll",
     default=1.0,
@@ -115,23 +78,29 @@ def worker(
     poll: float,
 ) -> None:
     """Deliver push and notification callbacks (run beside `serve --no-worker`)."""
-    delivery = Delivery(
-        push=Schedule(parse_gaps(push_schedule), PUSH_SCHEDULE.window),
-        notification=Schedule(parse_gaps(notification_schedule), NOTIFICATION_SCHEDULE.window),
-        timeout=callback_timeout,
+    try:
+        settings = Settings(
+            database_url=database_url,
+            push_schedule=parse_gaps(push_schedule),
+            notification_schedule=parse_gaps(notification_schedule),
+            callback_timeout=callback_timeout,
+            clock_scale=clock_scale,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    store = _store(settings.database_url)
+    http = MerchantHttp()
+    service = DeliveryService(
+        SystemClock(scale=settings.clock_scale), store, http, settings.delivery
     )
-    store = _store(database_url)
-    platform_clock = SystemClock(scale=clock_scale)
-    outbox = OutboxStore(store)
-    loop = Worker(
-        Timekeeping(platform_clock, outbox, Dispatcher(outbox, platform_clock, delivery)), poll=poll
-    )
+    loop = Worker(functools.partial(service.run_round, poll), poll=poll)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: loop.stopping.set())
     click.echo("kco-sandbox worker delivering callbacks (SIGTERM stops it)")
     try:
         loop.run()
     finally:
+        http.close()
         store.close()
     click.echo("kco-sandbox worker stopped")
 
@@ -142,7 +111,7 @@ def _credentials(merchant: str | None, database_url: str) -> tuple[str, str]:
         return parsed.merchant_id, parsed.api_key
     store = _store(database_url)
     try:
-        stored = store.list_merchants()
+        stored = store.merchants.list()
     finally:
         store.close()
     if not stored:
@@ -169,7 +138,7 @@ def _server_options(function: Any) -> Any:
         metavar="USER:PASSWORD",
         help="Credentials [default: the first stored merchant].",
     )(function)
-    return database_option(function)
+    return options.database_option(function)
 
 
 def _call(method: str, url: str, auth: tuple[str, str], body: Any = None) -> Any:
@@ -207,13 +176,13 @@ def callbacks() -> None:
 
 
 @callbacks.command("list")
-@database_option
+@options.database_option
 @click.option("--order", "order_id", help="Only this order's callbacks.")
 def callbacks_list(database_url: str, order_id: str | None) -> None:
     """List callbacks with their status, attempts and next attempt."""
     store = _store(database_url)
     try:
-        rows = OutboxStore(store).list_callbacks(order_id)
+        rows = store.outbox.list_callbacks(order_id)
     finally:
         store.close()
     for row in rows:
@@ -231,18 +200,18 @@ def orders() -> None:
 
 @orders.command("show")
 @click.argument("order_id")
-@database_option
+@options.database_option
 def orders_show(order_id: str, database_url: str) -> None:
     """Print an order's checkout status, Order Management state and history."""
     store = _store(database_url)
     try:
-        record = store.get_checkout(order_id)
+        record = store.checkouts.get(order_id)
         if record is None:
             raise click.ClickException(f"no order {order_id}")
-        managed = ManagementStore(store).get(order_id)
-        outbox = OutboxStore(store)
+        managed = store.orders.get(order_id)
         history = sorted(
-            store.list_events(order_id) + outbox.attempts_for(order_id), key=lambda e: e["at"]
+            store.events.list(order_id) + store.outbox.attempts_for(order_id),
+            key=lambda e: e["at"],
         )
         _print(
             {
@@ -257,7 +226,7 @@ def orders_show(order_id: str, database_url: str) -> None:
                     "refunds": len(managed[0].refunds),
                     "acknowledged": managed[0].acknowledged_at is not None,
                 },
-                "callbacks": outbox.list_callbacks(order_id),
+                "callbacks": store.outbox.list_callbacks(order_id),
                 "events": history,
             }
         )

@@ -10,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from kco_sandbox.domain.market import VENDOR_MARKETS
-from kco_sandbox.domain.merchant import Merchant
-
 PRODUCT_NAME: Final = "T-shirt"
 PRODUCT_REFERENCE: Final = "DEMO-TSHIRT-01"
 MAX_QUANTITY: Final = 10
@@ -56,17 +53,38 @@ OFFERS: Final[dict[str, Offer]] = {
 }
 
 
-def offer_for(merchant: Merchant) -> Offer:
-    """The offer for the merchant's first market (Sweden when it may sell everywhere)."""
-    countries = merchant.markets or ("SE",)
+# Where else the shop sells, should its account be limited to such a market: the market's
+# currency, in English, at one flat price. These are the rest of the vendor's markets; a country
+# in neither table gets the Swedish offer, as an account that may sell everywhere does.
+FLAT_PRICE_CURRENCIES: Final[dict[str, str]] = {
+    "AU": "AUD",
+    "BE": "EUR",
+    "CA": "CAD",
+    "CH": "CHF",
+    "CZ": "CZK",
+    "ES": "EUR",
+    "FR": "EUR",
+    "GR": "EUR",
+    "IE": "EUR",
+    "IT": "EUR",
+    "NZ": "NZD",
+    "PL": "PLN",
+    "PT": "EUR",
+}
+
+
+def offer_for(markets: tuple[str, ...] | None) -> Offer:
+    """The offer for the account's first market (Sweden when it may sell everywhere)."""
+    countries = markets or ("SE",)
     for country in countries:
         offer = OFFERS.get(country.upper())
         if offer is not None:
             return offer
-    market = VENDOR_MARKETS.get(countries[0].upper())
-    if market is None:
+    first = countries[0].upper()
+    currency = FLAT_PRICE_CURRENCIES.get(first)
+    if currency is None:
         return OFFERS["SE"]
-    return Offer(market.country, market.currency, f"en-{market.country}", 2490, 2000, 490)
+    return Offer(first, currency, f"en-{first}", 2490, 2000, 490)
 
 
 def parse_quantity(text: str | None) -> int:
@@ -99,7 +117,7 @@ def vat_label(tax_rate: int) -> str:
 
 
 def order_request(offer: Offer, quantity: int, shop_url: str) -> dict[str, Any]:
-    """The body of `POST /checkout/v3/orders` for `quantity` T-shirts; `shop_url` is `<base>/demo`.
+    """The body of `POST /checkout/v3/orders` for `quantity` T-shirts; `shop_url` is the shop's own.
 
     `{checkout.order.id}` in the merchant URLs is the vendor's placeholder: the platform puts the
     order id there when it calls or redirects.

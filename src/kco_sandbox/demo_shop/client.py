@@ -1,25 +1,29 @@
-"""The demo shop's client of the Checkout API: real HTTP calls to this server, as merchant code.
+"""The demo shop's client of the Checkout API: real HTTP calls to the platform, as merchant code.
 
-The shop signs in as the first active merchant, the one `kco-sandbox serve` prints first, and
-goes through the public API like any shop would: it never touches the services or the store
-behind it.
+The shop knows the platform only by its URL and the account it signs in with; it goes through the
+public API like any shop would, never through the services or the store behind it.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
 import httpx
 
-from kco_sandbox.domain.errors import Unauthorized
-from kco_sandbox.domain.merchant import Merchant
-from kco_sandbox.web.context import AppContext
-
 ORDERS: Final = "/checkout/v3/orders"
 TIMEOUT_SECONDS: Final = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class ShopAccount:
+    """The merchant account the shop signs in with, as the platform handed it out."""
+
+    username: str  # the Basic-auth user name (the merchant id)
+    password: str  # the Basic-auth password (the API key)
+    name: str  # the store name the platform puts on the orders
+    markets: tuple[str, ...] | None = None  # countries it may sell in; None = anywhere
 
 
 class ApiProblem(Exception):
@@ -29,25 +33,6 @@ class ApiProblem(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def _signs_in(ctx: AppContext, merchant: Merchant) -> bool:
-    token = base64.b64encode(f"{merchant.merchant_id}:{merchant.api_key}".encode()).decode()
-    try:
-        ctx.auth.merchant_for(f"Basic {token}")
-    except Unauthorized:
-        return False
-    return True
-
-
-def shop_merchant(ctx: AppContext) -> Merchant | None:
-    """The first active merchant, as start-up chose them: the configured ones, else the stored.
-
-    Only a merchant the running authenticator accepts qualifies, so the shop never signs in as
-    one that could not.
-    """
-    candidates = list(ctx.settings.merchants) or ctx.checkout.store.list_merchants()
-    return next((m for m in candidates if _signs_in(ctx, m)), None)
 
 
 def _problem(response: httpx.Response) -> ApiProblem:
@@ -74,13 +59,13 @@ def _problem(response: httpx.Response) -> ApiProblem:
 
 @dataclass(frozen=True, slots=True)
 class CheckoutClient:
-    """`POST` and `GET /checkout/v3/orders…` on `base`, with the merchant's Basic credentials."""
+    """`POST` and `GET /checkout/v3/orders…` on `base`, with the account's Basic credentials."""
 
     base: str
-    merchant: Merchant
+    account: ShopAccount
 
     async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        auth = (self.merchant.merchant_id, self.merchant.api_key)
+        auth = (self.account.username, self.account.password)
         try:
             async with httpx.AsyncClient(
                 base_url=self.base, auth=auth, timeout=TIMEOUT_SECONDS, trust_env=False

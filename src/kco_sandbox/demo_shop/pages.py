@@ -2,7 +2,8 @@
 
 Every value from outside (orders, ids, messages) is escaped here; the one thing written as it is,
 is the order's `html_snippet`, which a shop must embed unchanged. Links are absolute, built on the
-same base as the merchant URLs. The layout is a single column that works from 320 px up.
+shop's own URL (`shop`: `<platform>/demo`, the base of its merchant URLs too). The layout is a
+single column that works from 320 px up.
 """
 
 from __future__ import annotations
@@ -60,14 +61,15 @@ def _e(value: object) -> str:
 
 
 def order_path(order_id: str) -> str:
-    return f"/demo/orders/{quote(order_id, safe='')}"
+    """The order's page, relative to the shop."""
+    return f"/orders/{quote(order_id, safe='')}"
 
 
 def _with_order(path: str, order_id: str) -> str:
     return f"{path}?order_id={quote(order_id, safe='')}"
 
 
-def layout(base: str, title: str, body: str, lang: str = "en") -> str:
+def layout(shop: str, title: str, body: str, lang: str = "en") -> str:
     """A whole page: the demo notice, the shop's header, `body`, and a footer."""
     return f"""<!doctype html>
 <html lang="{_e(lang)}"><head><meta charset="utf-8">
@@ -76,11 +78,11 @@ def layout(base: str, title: str, body: str, lang: str = "en") -> str:
 <style>{_STYLE}</style>
 </head><body>
 <p class="notice" id="demo-notice" role="note">{_e(NOTICE)}</p>
-<header><a href="{_e(base)}/demo">Demo T-shirt shop</a></header>
+<header><a href="{_e(shop)}">Demo T-shirt shop</a></header>
 <main>
 {body}
 </main>
-<footer><a href="{_e(base)}/demo/terms">Terms</a> · Payments here are simulated by
+<footer><a href="{_e(shop)}/terms">Terms</a> · Payments here are simulated by
 kco-sandbox; no money moves.</footer>
 </body></html>"""
 
@@ -92,7 +94,7 @@ def _price_line(offer: Offer) -> str:
     return f"{price} incl. {vat_label(offer.tax_rate)} VAT"
 
 
-def shop_page(base: str, offer: Offer, error: str | None = None, quantity: str = "1") -> str:
+def shop_page(shop: str, offer: Offer, error: str | None = None, quantity: str = "1") -> str:
     """The product, a quantity chooser and the button to the checkout."""
     problem = f'<p class="error" id="demo-error" role="alert">{_e(error)}</p>' if error else ""
     body = f"""<h1>Our T-shirt</h1>
@@ -104,7 +106,7 @@ def shop_page(base: str, offer: Offer, error: str | None = None, quantity: str =
 <p>Organic cotton, one size fits most.</p>
 <p class="price" id="demo-price">{_e(_price_line(offer))}</p>
 <p>Sold in {_e(offer.country)}, prices in {_e(offer.currency)}.</p>
-<form method="post" action="{_e(base)}/demo/checkout">
+<form method="post" action="{_e(shop)}/checkout">
 <label for="quantity">Quantity</label>
 <input id="quantity" name="quantity" type="number" min="1" max="{MAX_QUANTITY}"
  value="{_e(quantity)}" required>
@@ -112,10 +114,10 @@ def shop_page(base: str, offer: Offer, error: str | None = None, quantity: str =
 </form>
 </div>
 </section>"""
-    return layout(base, "Shop", body)
+    return layout(shop, "Shop", body)
 
 
-def _order_panel(base: str, order: dict[str, Any], links: str | None = "") -> str:
+def _order_panel(shop: str, order: dict[str, Any], links: str | None = "") -> str:
     """Order id, status and total; then the link to the raw order and `links`, unless None."""
     order_id = str(order.get("order_id", ""))
     amount = order.get("order_amount")
@@ -127,49 +129,49 @@ def _order_panel(base: str, order: dict[str, Any], links: str | None = "") -> st
 <dt>Status</dt><dd class="status" id="demo-order-status">{_e(order.get("status", "?"))}</dd>
 <dt>Total</dt><dd>{_e(total)}</dd>
 </dl>
-{_panel_links(base, order_id, links)}
+{_panel_links(shop, order_id, links)}
 </section>"""
 
 
-def _panel_links(base: str, order_id: str, links: str | None) -> str:
+def _panel_links(shop: str, order_id: str, links: str | None) -> str:
     if links is None:
         return ""
-    raw = _e(base + order_path(order_id))
+    raw = _e(shop + order_path(order_id))
     return f'<p><a href="{raw}" id="demo-order-link">The order as the API returns it</a>{links}</p>'
 
 
-def checkout_page(base: str, order: dict[str, Any]) -> str:
+def checkout_page(shop: str, order: dict[str, Any]) -> str:
     """The checkout: the order's `html_snippet` as it is, and the order panel."""
     order_id = str(order.get("order_id", ""))
-    refresh = _e(base + _with_order("/demo/checkout", order_id))
+    refresh = _e(shop + _with_order("/checkout", order_id))
     extra = f' · <a href="{refresh}" id="demo-refresh">Refresh status</a>'
     if order.get("status") == "checkout_complete":
-        done = _e(base + _with_order("/demo/confirmation", order_id))
+        done = _e(shop + _with_order("/confirmation", order_id))
         extra += f' · <a href="{done}">Confirmation</a>'
     snippet = str(order.get("html_snippet", ""))
     body = f"""<h1>Checkout</h1>
-{_order_panel(base, order, extra)}
+{_order_panel(shop, order, extra)}
 <div id="demo-checkout-container">{snippet}</div>"""
-    return layout(base, "Checkout", body)
+    return layout(shop, "Checkout", body)
 
 
-def confirmation_page(base: str, order: dict[str, Any]) -> str:
+def confirmation_page(shop: str, order: dict[str, Any]) -> str:
     """Thank you and the confirmation snippet once complete; a way back otherwise."""
     order_id = str(order.get("order_id", ""))
     if order.get("status") == "checkout_complete":
         snippet = str(order.get("html_snippet", ""))
         body = f"""<h1 id="demo-thanks">Thank you for your order!</h1>
-{_order_panel(base, order)}
+{_order_panel(shop, order)}
 <div id="demo-confirmation-container">{snippet}</div>"""
-        return layout(base, "Thank you", body)
-    back = _e(base + _with_order("/demo/checkout", order_id))
+        return layout(shop, "Thank you", body)
+    back = _e(shop + _with_order("/checkout", order_id))
     body = f"""<h1>This order is not complete yet</h1>
-{_order_panel(base, order)}
+{_order_panel(shop, order)}
 <p><a href="{back}">Back to the checkout</a></p>"""
-    return layout(base, "Not complete", body)
+    return layout(shop, "Not complete", body)
 
 
-def order_page(base: str, order: dict[str, Any], pushes: Sequence[datetime]) -> str:
+def order_page(shop: str, order: dict[str, Any], pushes: Sequence[datetime]) -> str:
     """The order pretty-printed as the API returned it, and the pushes received for it."""
     if pushes:
         items = "".join(f"<li>{_e(at.strftime('%Y-%m-%d %H:%M:%S UTC'))}</li>" for at in pushes)
@@ -178,26 +180,26 @@ def order_page(base: str, order: dict[str, Any], pushes: Sequence[datetime]) -> 
         received = '<p id="demo-pushes">No push received yet.</p>'
     pretty = json.dumps(order, indent=2, ensure_ascii=False)
     body = f"""<h1>Order</h1>
-{_order_panel(base, order, None)}
+{_order_panel(shop, order, None)}
 <h2>Pushes received</h2>
 {received}
 <h2>GET /checkout/v3/orders/{{order_id}}</h2>
 <pre id="demo-order-json">{_e(pretty)}</pre>"""
-    return layout(base, "Order", body)
+    return layout(shop, "Order", body)
 
 
-def terms_page(base: str) -> str:
+def terms_page(shop: str) -> str:
     body = """<h1>Terms</h1>
 <p>This is a demo shop. Nothing is sold, nothing is shipped and no money moves: the checkout is
 the sandbox's imitation of the real one.</p>
 <p>A real shop puts its terms and conditions here; the checkout links to this page through the
 order's <code>merchant_urls.terms</code>.</p>"""
-    return layout(base, "Terms", body)
+    return layout(shop, "Terms", body)
 
 
-def problem_page(base: str, title: str, message: str) -> str:
+def problem_page(shop: str, title: str, message: str) -> str:
     """A clear message and a way back to the shop, instead of an error page."""
     body = f"""<h1>{_e(title)}</h1>
 <p class="error" id="demo-error" role="alert">{_e(message)}</p>
-<p><a href="{_e(base)}/demo">Back to the shop</a></p>"""
-    return layout(base, title, body)
+<p><a href="{_e(shop)}">Back to the shop</a></p>"""
+    return layout(shop, title, body)

@@ -1,4 +1,4 @@
-"""The pushes the demo shop has received, kept in memory on the app (lost on restart).
+"""The pushes the demo shop has received, kept in memory by the shop's app (lost on restart).
 
 The log is bounded, since anyone may post to a shop's push URL: at most `MAX_ORDERS` orders, the
 oldest forgotten first, and the last `MAX_PER_ORDER` pushes of each.
@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from datetime import datetime
 from typing import Final
-
-from starlette.requests import Request
 
 MAX_ORDERS: Final = 1000
 MAX_PER_ORDER: Final = 50
@@ -32,13 +30,3 @@ class PushLog:
 
     def for_order(self, order_id: str) -> list[datetime]:
         return list(self._by_order.get(order_id, ()))
-
-
-def push_log(request: Request) -> PushLog:
-    """The app's push log, created on first use."""
-    state = request.app.state
-    log: PushLog | None = getattr(state, "demo_pushes", None)
-    if log is None:
-        log = PushLog()
-        state.demo_pushes = log
-    return log

@@ -8,6 +8,9 @@ order acknowledged before the first attempt gets no push at all.
 Notification (`merchant_urls.notification`): sent when a pending order's fraud decision falls
 due; a failed attempt (no answer, or not 2xx) is tried again after 1, 5, 15 and 60 minutes, then
 every 4 hours, for 48 hours.
+
+`Delivery.after` is the decision after one attempt: what the callback's status becomes and when
+it is tried next. Making the attempts is `services/delivery.py`'s job.
 """
 
 from __future__ import annotations
@@ -56,21 +59,80 @@ NOTIFICATION_SCHEDULE: Final = Schedule(
 )
 
 
+# Seconds one push or notification attempt may take (`--callback-timeout`).
+ATTEMPT_TIMEOUT: Final = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """How callbacks after a purchase are delivered: the schedules, and how long to wait."""
 
     push: Schedule = PUSH_SCHEDULE
     notification: Schedule = NOTIFICATION_SCHEDULE
-    timeout: float = 10.0  # seconds for one attempt
+    timeout: float = ATTEMPT_TIMEOUT
 
     def schedule_for(self, kind: CallbackKind) -> Schedule:
         return self.push if kind is CallbackKind.PUSH else self.notification
 
+    def after(self, callback: Callback, attempt: Attempt) -> Next:
+        """Where `callback` stands after `attempt` (its attempt number `callback.attempts`).
+
+        A notification the merchant took (2xx) is delivered. Anything else keeps to the schedule:
+        a push whatever the answer (only acknowledging the order stops it), a notification that
+        got no answer or not 2xx. Past the schedule's window the callback has expired.
+        """
+        if callback.kind is CallbackKind.NOTIFICATION and attempt.succeeded:
+            return Next(CallbackStatus.DELIVERED, None)
+        schedule = self.schedule_for(callback.kind)
+        at = schedule.attempt_at(callback.starts_at, callback.attempts + 1)
+        return Next(CallbackStatus.PENDING, at) if at else Next(CallbackStatus.EXPIRED, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """A callback's status after an attempt, and when the next attempt is due (if any)."""
+
+    status: CallbackStatus
+    attempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A callback to deliver: its request frozen when it was queued, and where it stands."""
+
+    callback_id: str
+    order_id: str
+    merchant_id: str
+    kind: CallbackKind
+    url: str
+    body: bytes
+    starts_at: datetime
+    next_attempt_at: datetime | None
+    attempts: int = 0
+    status: CallbackStatus = CallbackStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One HTTP try of a callback, as it happened."""
+
+    started_at: datetime
+    status_code: int | None
+    duration_ms: float
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        """Did the merchant answer 2xx?"""
+        return self.status_code is not None and 200 <= self.status_code < 300
+
 
 def parse_gaps(text: str) -> tuple[int, ...]:
     """`"120,300,900"` → (120, 300, 900): a schedule given as a setting."""
-    gaps = tuple(int(part) for part in text.split(",") if part.strip())
+    try:
+        gaps = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        gaps = ()
     if not gaps or any(gap < 0 for gap in gaps):
         raise ValueError(f"expected comma-separated seconds >= 0, got {text!r}")
     return gaps

@@ -44,6 +44,7 @@ class BadValue(KcoError):
         suffix = f" ({note})" if note else ""
         super().__init__(f"Bad value: {path}{suffix}")
         self.path = path
+        self.note = note
 
 
 class ReadOnlyOrder(KcoError):

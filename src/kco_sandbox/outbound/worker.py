@@ -1,9 +1,11 @@
 """The delivery loop: run inside `kco-sandbox serve` (a thread) or as `kco-sandbox worker`.
 
-Each round catches up with the stored clock offset, delivers what is due, then sleeps until the
-next callback falls due (at most `poll` seconds, so callbacks queued by another process are seen).
-Transport errors are recorded on the attempts by the dispatcher; a database error ends the round
-and the loop tries again after the pause, so a restart of the database does not stop delivery.
+The loop knows nothing of what a round does: it is given `run_round`, which does one round of
+work and answers how many seconds to wait before the next (the composition root builds it from
+the delivery service: catch up with the stored clock, deliver what is due, and wait until the
+next callback falls due). A merchant's transport errors are recorded on the attempts, never
+raised; a database error ends the round and the loop tries again after `poll` seconds, so a
+restart of the database does not stop delivery.
 """
 
 from __future__ import annotations
@@ -14,45 +16,28 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from kco_sandbox.services.delivery import Timekeeping
-
 log = logging.getLogger("kco_sandbox.worker")
+
+Round = Callable[[], float]
+"""One round of work; the seconds to wait before the next."""
 
 
 class Worker:
-    def __init__(
-        self,
-        timekeeping: Timekeeping,
-        poll: float = 1.0,
-        each_round: Callable[[], None] | None = None,
-    ) -> None:
-        self.timekeeping = timekeeping
-        self.poll = poll
-        self.each_round = each_round  # e.g. writing the buffered API call log
+    def __init__(self, run_round: Round, poll: float = 1.0) -> None:
+        self.run_round = run_round
+        self.poll = poll  # the pause after a failed round
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run(self) -> None:
-        """Deliver until `stop()`."""
+        """Run rounds until `stop()` (or `stopping` is set, e.g. by a signal handler)."""
         while not self.stopping.is_set():
             try:
-                self.timekeeping.load()
-                self.timekeeping.dispatcher.run_due()
-                if self.each_round is not None:
-                    self.each_round()
-                pause = self._pause()
+                pause = self.run_round()
             except SQLAlchemyError:
                 log.exception("callback delivery round failed; trying again")
                 pause = self.poll
             self.stopping.wait(pause)
-
-    def _pause(self) -> float:
-        clock = self.timekeeping.clock
-        due = self.timekeeping.outbox.next_due_at()
-        if due is None:
-            return self.poll
-        seconds = (due - clock.now()).total_seconds() / clock.scale
-        return min(max(seconds, 0.01), self.poll)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="kco-callbacks", daemon=True)

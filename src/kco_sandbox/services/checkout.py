@@ -17,7 +17,7 @@ from kco_sandbox.domain.errors import NotFound
 from kco_sandbox.domain.market import markets_for
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory
-from kco_sandbox.store.engine import SqlStore
+from kco_sandbox.store import Store
 
 # An update that loses the optimistic race this often in a row is answered with the last error;
 # in practice a second try always wins because the loser re-reads the winner's version.
@@ -26,7 +26,7 @@ MAX_UPDATE_ATTEMPTS = 50
 
 @dataclass(frozen=True, slots=True)
 class CheckoutService:
-    store: SqlStore
+    store: Store
     clock: Clock
     new_id: IdFactory
     allow_http_callbacks: bool = True
@@ -34,11 +34,11 @@ class CheckoutService:
     def create_order(self, merchant: Merchant, body: Mapping[str, Any]) -> CheckoutRecord:
         order = build_order({}, body, markets_for(merchant.markets), self.allow_http_callbacks)
         record = new_record(self.new_id(), merchant.merchant_id, order, self.clock.now())
-        self.store.add_checkout(record)
+        self.store.checkouts.add(record)
         return record
 
     def read_order(self, merchant: Merchant, order_id: str) -> CheckoutRecord:
-        record = self.store.get_checkout(order_id)
+        record = self.store.checkouts.get(order_id)
         if record is None:
             raise NotFound(f"Order {order_id} not found")
         return record.visible_to(merchant.merchant_id, self.clock.now())
@@ -54,7 +54,7 @@ class CheckoutService:
                 as_document(current.order), body, markets, self.allow_http_callbacks
             )
             updated = current.with_order(order, self.clock.now())
-            if self.store.save_checkout(updated, current.version):
+            if self.store.checkouts.save(updated, current.version):
                 return updated
         raise RuntimeError(f"order {order_id} kept changing under {MAX_UPDATE_ATTEMPTS} updates")
 
@@ -62,6 +62,6 @@ class CheckoutService:
         for _ in range(MAX_UPDATE_ATTEMPTS):
             current = self.read_order(merchant, order_id)
             aborted = current.aborted(self.clock.now())
-            if self.store.save_checkout(aborted, current.version):
+            if self.store.checkouts.save(aborted, current.version):
                 return aborted
         raise RuntimeError(f"order {order_id} kept changing under {MAX_UPDATE_ATTEMPTS} aborts")

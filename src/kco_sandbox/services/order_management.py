@@ -1,9 +1,16 @@
-"""Order Management use-cases: every change goes through `change`, which owns the transaction.
+"""Order Management use-cases: one method per vendor operation, each owning its transaction.
 
-`change` reads the order, applies a pure rule from `domain.om_rules`, and writes the result only if
-no one else wrote the order meanwhile (else it tries again on the fresh order, so two captures
-racing are judged one after the other). With an idempotency key, the first successful answer is
-stored in the same transaction and returned for every repeat, which then changes nothing.
+Reads return the order, a capture or a refund. Changes take the decoded request and an optional
+`Klarna-Idempotency-Key` and return what they made (a `Capture`, a `Refund`) or the order as they
+left it, or a `Replay` when the key was used before.
+
+Every change goes through `_change`: it reads the order and looks the key up together and, if a
+call under the key already succeeded, returns that call's `Replay` before any rule runs (a repeat
+of a capture that took the whole authorization must answer like the first, not be refused).
+Otherwise it applies a pure rule from `domain.order_management.rules` and writes the result only
+if no one else wrote the order meanwhile; if someone did, it starts again (key look-up included)
+on the fresh order, so two captures racing are judged one after the other. The key is recorded in
+the same transaction as the change, so a repeat can never apply a change twice.
 """
 
 from __future__ import annotations
@@ -16,22 +23,33 @@ from datetime import datetime
 from typing import TypeVar
 
 from kco_sandbox.clock import Clock
-from kco_sandbox.domain.errors import NoSuchOrder
+from kco_sandbox.domain.errors import NoSuchOrder, NotFound
 from kco_sandbox.domain.merchant import Merchant
-from kco_sandbox.domain.order_management.order import OmOrder
-from kco_sandbox.ids import IdFactory
-from kco_sandbox.store.orders import (
-    KeyAlreadyUsed,
-    ManagementStore,
-    Remember,
-    StoredAnswer,
+from kco_sandbox.domain.order_management import rules
+from kco_sandbox.domain.order_management.idempotency import Replay
+from kco_sandbox.domain.order_management.lifecycle import OmAction
+from kco_sandbox.domain.order_management.order import (
+    AuthorizationUpdate,
+    Capture,
+    CaptureRequest,
+    CustomerUpdate,
+    OmOrder,
+    ReferencesUpdate,
+    Refund,
+    RefundRequest,
+    ShippingInfoUpdate,
 )
+from kco_sandbox.ids import IdFactory
+from kco_sandbox.store.orders import KeyAlreadyUsed, Orders, Remember
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 50
 _REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 
+# A rule: the order and the time in, the changed order (None: nothing to write) and a result out.
 Rule = Callable[[OmOrder, datetime], tuple[OmOrder | None, T]]
+# A rule that only changes the order (None: nothing changes); the result is the order after it.
+OrderChange = Callable[[OmOrder, datetime], OmOrder | None]
 
 
 def new_klarna_reference() -> str:
@@ -40,40 +58,266 @@ def new_klarna_reference() -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class ManagementService:
-    orders: ManagementStore
+class OrderManagementService:
+    orders: Orders
     clock: Clock
     new_id: IdFactory
 
-    def get(self, merchant: Merchant, order_id: str) -> OmOrder:
-        found = self.orders.get(order_id)
-        if found is None or found[0].merchant_id != merchant.merchant_id:
-            raise NoSuchOrder(f"Order {order_id} not found")
-        return found[0]
+    # Reading
 
-    def change(
+    def get_order(self, merchant: Merchant, order_id: str) -> OmOrder:
+        return self._owned(self.orders.get(order_id), merchant, order_id)[0]
+
+    def list_captures(self, merchant: Merchant, order_id: str) -> list[Capture]:
+        return self.get_order(merchant, order_id).captures
+
+    def get_capture(self, merchant: Merchant, order_id: str, capture_id: str) -> Capture:
+        return rules.find_capture(self.get_order(merchant, order_id), capture_id)
+
+    def get_refund(self, merchant: Merchant, order_id: str, refund_id: str) -> Refund:
+        # The vendor answers NOT_FOUND with the refund's message, even when the order is unknown.
+        missing = NotFound(f"Refund {refund_id} cannot be found for order {order_id}")
+        try:
+            order = self.get_order(merchant, order_id)
+        except NoSuchOrder:
+            raise missing from None
+        for refund in order.refunds:
+            if refund.refund_id == refund_id:
+                return refund
+        raise missing
+
+    def extend_due_date_options(
+        self, merchant: Merchant, order_id: str, capture_id: str
+    ) -> rules.DueDateOptions:
+        return rules.due_date_options(self.get_order(merchant, order_id), capture_id)
+
+    # Changing the order
+
+    def acknowledge(
+        self, merchant: Merchant, order_id: str, idempotency_key: str | None = None
+    ) -> OmOrder | Replay:
+        """Acknowledge the order; again changes nothing and still succeeds."""
+        return self._update(
+            merchant, order_id, OmAction.ACKNOWLEDGE, idempotency_key, rules.acknowledge
+        )
+
+    def update_authorization(
         self,
         merchant: Merchant,
         order_id: str,
-        rule: Rule[T],
-        answer: Callable[[T], StoredAnswer],
+        update: AuthorizationUpdate,
         idempotency_key: str | None = None,
-    ) -> StoredAnswer:
-        """Apply `rule` (which returns the new order, or None for no change, and a result)."""
-        if idempotency_key:
-            stored = self.orders.answer_for(merchant.merchant_id, idempotency_key)
-            if stored is not None:
-                return stored
+    ) -> OmOrder | Replay:
+        return self._update(
+            merchant,
+            order_id,
+            OmAction.UPDATE_AUTHORIZATION,
+            idempotency_key,
+            lambda order, now: rules.update_authorization(order, update, now),
+        )
+
+    def update_customer_details(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        update: CustomerUpdate,
+        idempotency_key: str | None = None,
+    ) -> OmOrder | Replay:
+        return self._update(
+            merchant,
+            order_id,
+            OmAction.UPDATE_CUSTOMER,
+            idempotency_key,
+            lambda order, now: rules.update_customer(order, update, now),
+        )
+
+    def extend_authorization_time(
+        self, merchant: Merchant, order_id: str, idempotency_key: str | None = None
+    ) -> OmOrder | Replay:
+        return self._update(
+            merchant,
+            order_id,
+            OmAction.EXTEND_AUTHORIZATION,
+            idempotency_key,
+            rules.extend_authorization,
+        )
+
+    def update_merchant_references(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        update: ReferencesUpdate,
+        idempotency_key: str | None = None,
+    ) -> OmOrder | Replay:
+        return self._update(
+            merchant,
+            order_id,
+            OmAction.UPDATE_REFERENCES,
+            idempotency_key,
+            lambda order, now: rules.update_references(order, update, now),
+        )
+
+    def release_remaining_authorization(
+        self, merchant: Merchant, order_id: str, idempotency_key: str | None = None
+    ) -> OmOrder | Replay:
+        return self._update(merchant, order_id, OmAction.RELEASE, idempotency_key, rules.release)
+
+    def add_shipping_info(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        update: ShippingInfoUpdate,
+        idempotency_key: str | None = None,
+    ) -> OmOrder | Replay:
+        return self._update(
+            merchant,
+            order_id,
+            OmAction.SHIPPING_INFO,
+            idempotency_key,
+            lambda order, now: rules.add_shipping_info(order, update.shipping_info, now),
+        )
+
+    def cancel(
+        self, merchant: Merchant, order_id: str, idempotency_key: str | None = None
+    ) -> OmOrder | Replay:
+        return self._update(merchant, order_id, OmAction.CANCEL, idempotency_key, rules.cancel)
+
+    # Captures and refunds
+
+    def capture(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        request: CaptureRequest,
+        idempotency_key: str | None = None,
+    ) -> Capture | Replay:
+        capture_id = self.new_id()  # once, so every retry makes the same capture
+        return self._change(
+            merchant,
+            order_id,
+            OmAction.CAPTURE,
+            idempotency_key,
+            lambda order, now: rules.capture(order, request, capture_id, now),
+        )
+
+    def add_capture_shipping_info(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        capture_id: str,
+        update: ShippingInfoUpdate,
+        idempotency_key: str | None = None,
+    ) -> OmOrder | Replay:
+        return self._update(
+            merchant,
+            order_id,
+            OmAction.CAPTURE_SHIPPING_INFO,
+            idempotency_key,
+            lambda order, now: rules.add_capture_shipping_info(
+                order, capture_id, update.shipping_info, now
+            ),
+        )
+
+    def trigger_send_out(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        capture_id: str,
+        idempotency_key: str | None = None,
+    ) -> OmOrder | Replay:
+        def send_out(order: OmOrder, now: datetime) -> None:
+            rules.trigger_send_out(order, capture_id, now)
+
+        return self._update(
+            merchant, order_id, OmAction.TRIGGER_SEND_OUT, idempotency_key, send_out
+        )
+
+    def extend_due_date(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        capture_id: str,
+        days: int,
+        idempotency_key: str | None = None,
+    ) -> OmOrder | Replay:
+        return self._update(
+            merchant,
+            order_id,
+            OmAction.EXTEND_DUE_DATE,
+            idempotency_key,
+            lambda order, now: rules.extend_due_date(order, capture_id, days, now),
+        )
+
+    def refund(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        request: RefundRequest,
+        idempotency_key: str | None = None,
+    ) -> Refund | Replay:
+        refund_id = self.new_id()  # once, so every retry makes the same refund
+        try:
+            return self._change(
+                merchant,
+                order_id,
+                OmAction.REFUND,
+                idempotency_key,
+                lambda order, now: rules.refund(order, request, refund_id, now),
+            )
+        except NoSuchOrder as exc:
+            # The vendor's file names NOT_FOUND, not NO_SUCH_ORDER, for a refund on no order.
+            raise NotFound(*exc.messages) from None
+
+    # The one transaction pattern
+
+    @staticmethod
+    def _owned(
+        found: tuple[OmOrder, int] | None, merchant: Merchant, order_id: str
+    ) -> tuple[OmOrder, int]:
+        """`found` if it is `merchant`'s order: another merchant's order does not exist for it."""
+        if found is None or found[0].merchant_id != merchant.merchant_id:
+            raise NoSuchOrder(f"Order {order_id} not found")
+        return found
+
+    def _update(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        operation: OmAction,
+        idempotency_key: str | None,
+        change: OrderChange,
+    ) -> OmOrder | Replay:
+        """`_change` for a rule that only changes the order; the result is the order after it."""
+
+        def rule(order: OmOrder, now: datetime) -> tuple[OmOrder | None, OmOrder]:
+            changed = change(order, now)
+            return changed, order if changed is None else changed
+
+        return self._change(merchant, order_id, operation, idempotency_key, rule)
+
+    def _change(
+        self,
+        merchant: Merchant,
+        order_id: str,
+        operation: OmAction,
+        idempotency_key: str | None,
+        rule: Rule[T],
+    ) -> T | Replay:
+        """Replay the key's first answer, or apply `rule` and write it (see module docstring)."""
         for _ in range(MAX_ATTEMPTS):
-            found = self.orders.get(order_id)
-            if found is None or found[0].merchant_id != merchant.merchant_id:
-                raise NoSuchOrder(f"Order {order_id} not found")
-            order, version = found
+            found = self.orders.get_or_replay(order_id, merchant.merchant_id, idempotency_key)
+            if isinstance(found, Replay):
+                return found
+            order, version = self._owned(found, merchant, order_id)
             now = self.clock.now()
             changed, result = rule(order, now)
-            reply = answer(result)
             remember = (
-                Remember(merchant.merchant_id, idempotency_key, reply, now)
+                Remember(
+                    merchant.merchant_id,
+                    idempotency_key,
+                    Replay(operation, order_id, _created_id(result)),
+                    now,
+                )
                 if idempotency_key
                 else None
             )
@@ -81,11 +325,18 @@ class ManagementService:
                 if changed is None:
                     if remember is not None:
                         self.orders.remember(remember)
-                    return reply
+                    return result
                 if self.orders.save(changed, version, remember):
-                    return reply
+                    return result
             except KeyAlreadyUsed:
-                stored = self.orders.answer_for(merchant.merchant_id, idempotency_key or "")
-                if stored is not None:
-                    return stored
+                pass  # a request with the same key won a race: the next round replays its answer
         raise RuntimeError(f"order {order_id} kept changing under {MAX_ATTEMPTS} attempts")
+
+
+def _created_id(result: object) -> str | None:
+    """The id of the capture or refund an operation made, for replaying it."""
+    if isinstance(result, Capture):
+        return result.capture_id
+    if isinstance(result, Refund):
+        return result.refund_id
+    return None

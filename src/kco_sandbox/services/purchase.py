@@ -8,17 +8,19 @@ locked against merchant updates while one is in flight, and every call is record
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 
 from kco_sandbox.clock import Clock
+from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.lifecycle import Action, require
-from kco_sandbox.domain.checkout.order import Address, Customer
+from kco_sandbox.domain.checkout.order import Address, Customer, Doc
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.domain.delivery import CallbackKind, Delivery
+from kco_sandbox.domain.checkout.record import order_url as checkout_url
+from kco_sandbox.domain.delivery import Callback, CallbackKind, Delivery
 from kco_sandbox.domain.errors import (
     BadValue,
     CallbackFailed,
@@ -51,12 +53,10 @@ from kco_sandbox.domain.purchase.persona import (
     persona_for,
 )
 from kco_sandbox.domain.purchase.sample import SAMPLE_DATE_OF_BIRTH, sample_address
-from kco_sandbox.ids import IdFactory, new_uuid
-from kco_sandbox.outbound.merchant_http import MerchantCaller
+from kco_sandbox.ids import IdFactory
+from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.services.order_management import new_klarna_reference
-from kco_sandbox.store.engine import SqlStore
-from kco_sandbox.store.orders import ManagementStore
-from kco_sandbox.store.outbox import Callback
+from kco_sandbox.store import Store
 
 PAYMENT_METHODS = ("invoice", "card", "part_payment", "direct_debit")
 _encode = msgspec.json.Encoder().encode
@@ -64,11 +64,11 @@ _encode = msgspec.json.Encoder().encode
 
 @dataclass(frozen=True, slots=True)
 class CallbackTimeouts:
-    """Seconds to wait for the merchant (the vendor documents only the validation ones)."""
+    """Seconds to wait for the merchant (the defaults are the `Settings` ones)."""
 
-    shipping_service: float = 10.0
-    validation: float = 3.0
-    validation_success_required: float = 10.0
+    shipping_service: float
+    validation: float
+    validation_success_required: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,43 +77,50 @@ class Completion:
     redirect_url: str
 
 
-@dataclass(frozen=True, slots=True)
-class CompleteRequest:
-    """Everything the shopper would enter, for completing a checkout without a browser."""
+class CompleteRequest(Doc):
+    """Everything the shopper would enter, for completing a checkout without a browser (the
+    body of `POST /_sandbox/orders/{order_id}/complete`)."""
 
     email: str = DEFAULT_EMAIL
     billing_address: Address | None = None
     shipping_address: Address | None = None
     shipping_option_id: str | None = None
     payment_method: str = "invoice"
-    checkboxes: dict[str, bool] = field(default_factory=dict)
+    checkboxes: dict[str, bool] = msgspec.field(default_factory=dict)
     date_of_birth: str | None = None
     national_identification_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PurchaseService:
-    store: SqlStore
+    store: Store
     clock: Clock
-    caller: MerchantCaller
-    allow_http_callbacks: bool = True
-    timeouts: CallbackTimeouts = CallbackTimeouts()
-    new_id: IdFactory = new_uuid
-    delivery: Delivery = field(default_factory=Delivery)
+    caller: MerchantHttp
+    allow_http_callbacks: bool
+    timeouts: CallbackTimeouts
+    new_id: IdFactory
+    delivery: Delivery
 
     # loading and saving
 
     def load(self, order_id: str, merchant_id: str | None = None) -> CheckoutRecord:
         """The order as the shopper (or, with `merchant_id`, its merchant) may act on it."""
-        record = self.store.get_checkout(order_id)
+        record = self.store.checkouts.get(order_id)
         if record is None or (merchant_id is not None and record.merchant_id != merchant_id):
             raise NotFound(f"Order {order_id} not found")
         record.visible_to(record.merchant_id, self.clock.now())
         require(Action.COMPLETE, record.status)
         return record
 
+    def shopper_view(self, order_id: str) -> CheckoutRecord | None:
+        """The order as the hosted page shows it to the shopper; None if unknown or expired."""
+        record = self.store.checkouts.get(order_id)
+        if record is None or record.is_expired(self.clock.now()):
+            return None
+        return record
+
     def _save(self, before: CheckoutRecord, after: CheckoutRecord) -> CheckoutRecord:
-        if not self.store.save_checkout(after, before.version):
+        if not self.store.checkouts.save(after, before.version):
             raise CallbackFailed("The order changed while the shopper was acting on it; try again")
         return after
 
@@ -136,11 +143,11 @@ class PurchaseService:
         now = self.clock.now()
         # The lock outlives the time-out a little, so it never lapses while the call is open.
         locked = self._with_session(record, locked_until=now + timedelta(seconds=timeout + 5))
-        order_url = f"{base_url}/checkout/v3/orders/{record.order_id}"
+        order_url = checkout_url(base_url, record.order_id)
         target = purchase.expand_url(url, record.order_id, order_url)
-        call = self.caller.post_json(target, _encode(body), timeout)
+        call = self.caller.post(target, _encode(body), timeout)
         answer = call.answer
-        self.store.add_event(
+        self.store.events.add(
             record.order_id,
             self.clock.now(),
             f"callback.{kind}",
@@ -158,9 +165,7 @@ class PurchaseService:
         return unlocked, answer
 
     def _order_view(self, record: CheckoutRecord) -> dict[str, Any]:
-        view: dict[str, Any] = msgspec.to_builtins(
-            purchase.effective_order(record.order, record.session)
-        )
+        view: dict[str, Any] = msgspec.to_builtins(effective_order(record.order, record.session))
         if record.session.selected_shipping_option is not None:
             view["selected_shipping_option"] = msgspec.to_builtins(
                 record.session.selected_shipping_option
@@ -188,10 +193,8 @@ class PurchaseService:
         return self._save(record, record.with_cart(order, self.clock.now()))
 
     def _markets(self, record: CheckoutRecord) -> Mapping[str, Market]:
-        for merchant in self.store.list_merchants():
-            if merchant.merchant_id == record.merchant_id:
-                return markets_for(merchant.markets)
-        return markets_for(None)
+        merchant = self.store.merchants.get(record.merchant_id)
+        return markets_for(merchant.markets if merchant is not None else None)
 
     @staticmethod
     def _raise_unless_proceed(decision: Decision) -> None:
@@ -317,7 +320,7 @@ class PurchaseService:
             )
             self._raise_unless_proceed(judge_validation(answer, required))
         if persona.outcome is Outcome.DENIED:
-            self.store.add_event(
+            self.store.events.add(
                 record.order_id, self.clock.now(), "purchase.denied", {"email": persona.email}
             )
             raise PurchaseDenied("The purchase was denied; choose another payment method")
@@ -343,24 +346,16 @@ class PurchaseService:
             # The completed order keeps the shipping line as one of its own lines from now on.
             platform_shipping=False,
         )
-        order = purchase.effective_order(record.order, record.session)
+        order = effective_order(record.order, record.session)
         completed = record.completed(session, order, now)
         # The Order Management order opens, and the push (and a pending order's notification) is
         # queued, in the same transaction as the completion: all of it, or nothing.
         opened = open_order(completed, new_klarna_reference(), now, self.new_id())
         queued = self._after_purchase_callbacks(completed, now, base_url)
-        stored = ManagementStore(self.store).complete_checkout(
-            completed, record.version, opened, queued
-        )
-        if not stored:
+        event = {"fraud_status": session.fraud_status, "payment_method": session.payment_method}
+        if not self.store.complete_checkout(completed, record.version, opened, queued, event):
             raise CallbackFailed("The order changed while the shopper was acting on it; try again")
-        self.store.add_event(
-            record.order_id,
-            now,
-            "purchase.completed",
-            {"fraud_status": session.fraud_status, "payment_method": session.payment_method},
-        )
-        order_url = f"{base_url}/checkout/v3/orders/{record.order_id}"
+        order_url = checkout_url(base_url, record.order_id)
         redirect = purchase.expand_url(
             record.order.merchant_urls.confirmation, record.order_id, order_url
         )
@@ -371,7 +366,7 @@ class PurchaseService:
     ) -> list[Callback]:
         """The push, and for a pending order the notification of its decision, frozen now."""
         urls = record.order.merchant_urls
-        order_url = f"{base_url}/checkout/v3/orders/{record.order_id}"
+        order_url = checkout_url(base_url, record.order_id)
 
         def queued(kind: CallbackKind, url: str, body: bytes, start: datetime) -> Callback:
             schedule = self.delivery.schedule_for(kind)

@@ -1,1 +1,5 @@
-"""Persistence: SQLAlchemy Core tables, one store for SQLite and PostgreSQL, Alembic migrations."""
+"""Storage: SQLAlchemy Core on SQLite or PostgreSQL, behind the one `Store` facade."""
+
+from kco_sandbox.store.facade import Store
+
+__all__ = ["Store"]

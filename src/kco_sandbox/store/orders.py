@@ -1,14 +1,16 @@
 """Order Management storage: orders (with their captures and refunds) and idempotency keys.
 
-Uses the transactions of `SqlStore`, so the same engine rules apply (see its docstring). An
+Uses the transactions of `Database`, so the same engine rules apply (see its docstring). An
 order is written only if the version it was read at is still current; an idempotency key is
 recorded in the same transaction as the change it answered, so a repeated key can never apply a
 change twice, even when two requests with the same key race.
+
+A key keeps what its first call did (a `Replay`: operation, order, id of what it created), not an
+HTTP answer: the web layer renders the reply from that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,10 +18,10 @@ import msgspec
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kco_sandbox.domain.checkout.record import CheckoutRecord
+from kco_sandbox.domain.order_management.idempotency import UNKNOWN_OPERATION, Replay
+from kco_sandbox.domain.order_management.lifecycle import OmAction
 from kco_sandbox.domain.order_management.order import OmOrder
-from kco_sandbox.store.engine import SqlStore
-from kco_sandbox.store.outbox import Callback, OutboxStore
+from kco_sandbox.store.engine import Database
 from kco_sandbox.store.tables import idempotency_keys, om_orders
 
 _decode_order = msgspec.json.Decoder(OmOrder).decode
@@ -27,21 +29,12 @@ _encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True, slots=True)
-class StoredAnswer:
-    """The first successful answer to an idempotency key."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class Remember:
-    """Record `answer` under (`merchant_id`, `key`) together with a change."""
+    """Record `replay` under (`merchant_id`, `key`) together with a change."""
 
     merchant_id: str
     key: str
-    answer: StoredAnswer
+    replay: Replay
     at: datetime
 
 
@@ -49,40 +42,26 @@ class KeyAlreadyUsed(Exception):
     """Another request with the same idempotency key committed first."""
 
 
-class ManagementStore:
-    def __init__(self, store: SqlStore) -> None:
-        self.store = store
+class Orders:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    def complete_checkout(
-        self,
-        after: CheckoutRecord,
-        expected_version: int,
-        opened: OmOrder,
-        callbacks: Sequence[Callback] = (),
-    ) -> bool:
-        """Complete the checkout, open its Order Management order and queue its callbacks: all
-        in one transaction, or nothing."""
-        outbox = OutboxStore(self.store)
-        with self.store.write() as conn:
-            if not self.store.save_checkout_on(conn, after, expected_version):
-                return False
-            for callback in callbacks:
-                outbox.enqueue_on(conn, callback, opened.created_at)
-            conn.execute(
-                insert(om_orders),
-                {
-                    "order_id": opened.order_id,
-                    "merchant_id": opened.merchant_id,
-                    "version": 1,
-                    "document": _encode(opened).decode(),
-                    "created_at": self.store.time(opened.created_at),
-                },
-            )
-        return True
+    def open_on(self, conn: Connection, opened: OmOrder) -> None:
+        """Insert a newly opened order inside the caller's transaction (a checkout completing)."""
+        conn.execute(
+            insert(om_orders),
+            {
+                "order_id": opened.order_id,
+                "merchant_id": opened.merchant_id,
+                "version": 1,
+                "document": _encode(opened).decode(),
+                "created_at": self.db.time(opened.created_at),
+            },
+        )
 
     def get(self, order_id: str) -> tuple[OmOrder, int] | None:
         """The order and the version it was read at."""
-        with self.store.read() as conn:
+        with self.db.read() as conn:
             row = conn.execute(
                 select(om_orders.c.document, om_orders.c.version).where(
                     om_orders.c.order_id == order_id
@@ -96,7 +75,7 @@ class ManagementStore:
         Raises `KeyAlreadyUsed` when `remember`'s key was recorded by a request that won a race.
         """
         try:
-            with self.store.write() as conn:
+            with self.db.write() as conn:
                 changed = conn.execute(
                     update(om_orders).where(
                         om_orders.c.order_id == order.order_id,
@@ -110,35 +89,61 @@ class ManagementStore:
             raise KeyAlreadyUsed() from None
         return bool(changed)
 
-    def answer_for(self, merchant_id: str, key: str) -> StoredAnswer | None:
-        with self.store.read() as conn:
+    def get_or_replay(
+        self, order_id: str, merchant_id: str, key: str | None
+    ) -> Replay | tuple[OmOrder, int] | None:
+        """`key`'s replay if a call under it succeeded, else the order and its version (None: no
+        such order).
+
+        The order is read before the key, in one transaction: a change and its key commit
+        together, so if the order read shows a change, the key read sees its key too (a racing
+        repeat then replays instead of judging the changed order).
+        """
+        with self.db.read() as conn:
             row = conn.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.merchant_id == merchant_id,
-                    idempotency_keys.c.idempotency_key == key,
+                select(om_orders.c.document, om_orders.c.version).where(
+                    om_orders.c.order_id == order_id
                 )
             ).first()
+            replay = self._replay_on(conn, merchant_id, key) if key else None
+        if replay is not None:
+            return replay
+        return (_decode_order(row.document), row.version) if row else None
+
+    def _replay_on(self, conn: Connection, merchant_id: str, key: str) -> Replay | None:
+        row = conn.execute(
+            select(
+                idempotency_keys.c.operation,
+                idempotency_keys.c.order_id,
+                idempotency_keys.c.created_id,
+            ).where(
+                idempotency_keys.c.merchant_id == merchant_id,
+                idempotency_keys.c.idempotency_key == key,
+            )
+        ).first()
         if row is None:
             return None
-        return StoredAnswer(row.status, msgspec.json.decode(row.headers), row.body.encode())
+        operation = None if row.operation == UNKNOWN_OPERATION else OmAction(row.operation)
+        return Replay(operation, row.order_id, row.created_id)
 
     def remember(self, remember: Remember) -> None:
-        """Record an answer that changed nothing (an acknowledge, a send-out) under its key."""
+        """Record a key whose call changed nothing (a repeated acknowledge, a send-out)."""
         try:
-            with self.store.write() as conn:
+            with self.db.write() as conn:
                 self._insert_key(conn, remember)
         except IntegrityError:
             raise KeyAlreadyUsed() from None
 
     def _insert_key(self, conn: Connection, remember: Remember) -> None:
+        replay = remember.replay
         conn.execute(
             insert(idempotency_keys),
             {
                 "merchant_id": remember.merchant_id,
                 "idempotency_key": remember.key,
-                "status": remember.answer.status,
-                "headers": _encode(remember.answer.headers).decode(),
-                "body": remember.answer.body.decode(),
-                "created_at": self.store.time(remember.at),
+                "operation": replay.operation.value if replay.operation else UNKNOWN_OPERATION,
+                "order_id": replay.order_id,
+                "created_id": replay.created_id,
+                "created_at": self.db.time(remember.at),
             },
         )

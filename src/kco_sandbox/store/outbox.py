@@ -11,42 +11,20 @@ at least once. Each attempt is recorded as its own row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
-from kco_sandbox.domain.delivery import CallbackKind, CallbackStatus
-from kco_sandbox.store.engine import SqlStore, utc
-from kco_sandbox.store.tables import callback_attempts, callbacks, platform_state
+from kco_sandbox.domain.delivery import Attempt, Callback, CallbackKind, CallbackStatus
+from kco_sandbox.store.engine import Database, utc
+from kco_sandbox.store.tables import callback_attempts, callbacks
 
 
-@dataclass(frozen=True, slots=True)
-class Callback:
-    callback_id: str
-    order_id: str
-    merchant_id: str
-    kind: CallbackKind
-    url: str
-    body: bytes
-    starts_at: datetime
-    next_attempt_at: datetime | None
-    attempts: int = 0
-    status: CallbackStatus = CallbackStatus.PENDING
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    started_at: datetime
-    status_code: int | None
-    duration_ms: float
-    error: str | None
-
-
-class OutboxStore:
-    def __init__(self, store: SqlStore) -> None:
-        self.store = store
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def enqueue_on(self, conn: Connection, callback: Callback, now: datetime) -> None:
         """Add `callback` inside the caller's transaction."""
@@ -61,15 +39,15 @@ class OutboxStore:
                 "body": callback.body.decode(),
                 "status": callback.status.value,
                 "attempts": callback.attempts,
-                "starts_at": self.store.time(callback.starts_at),
-                "next_attempt_at": self.store.time(callback.next_attempt_at),
-                "created_at": self.store.time(now),
+                "starts_at": self.db.time(callback.starts_at),
+                "next_attempt_at": self.db.time(callback.next_attempt_at),
+                "created_at": self.db.time(now),
             },
         )
 
     def enqueue(self, callback: Callback, now: datetime) -> None:
         """Add `callback` in a transaction of its own."""
-        with self.store.write() as conn:
+        with self.db.write() as conn:
             self.enqueue_on(conn, callback, now)
 
     def claim_due(
@@ -77,9 +55,9 @@ class OutboxStore:
     ) -> list[Callback]:
         """Take up to `limit` callbacks due at platform time `now` that no one holds at
         wall-clock time `wall`, holding them until `wall + lease`."""
-        at = self.store.time(now)
-        held = self.store.time(wall)
-        with self.store.write() as conn:
+        at = self.db.time(now)
+        held = self.db.time(wall)
+        with self.db.write() as conn:
             ids = (
                 conn.execute(
                     select(callbacks.c.callback_id)
@@ -88,7 +66,7 @@ class OutboxStore:
                         callbacks.c.next_attempt_at <= at,
                         or_(callbacks.c.locked_until.is_(None), callbacks.c.locked_until < held),
                     )
-                    .order_by(callbacks.c.next_attempt_at)
+                    .order_by(callbacks.c.next_attempt_at, callbacks.c.callback_id)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                 )
@@ -100,27 +78,29 @@ class OutboxStore:
             conn.execute(
                 update(callbacks)
                 .where(callbacks.c.callback_id.in_(ids))
-                .values(locked_until=self.store.time(wall + lease))
+                .values(locked_until=self.db.time(wall + lease))
             )
             rows = conn.execute(select(callbacks).where(callbacks.c.callback_id.in_(ids))).all()
-        return [_callback(row) for row in sorted(rows, key=lambda r: r.next_attempt_at)]
+        rows = sorted(rows, key=lambda r: (r.next_attempt_at, r.callback_id))
+        return [_callback(row) for row in rows]
 
     def record(
         self,
         callback: Callback,
-        attempt: Attempt | None,
+        attempts: Sequence[Attempt],
         status: CallbackStatus,
         next_attempt_at: datetime | None,
     ) -> None:
-        """After an attempt (or a decision not to make one): record it and release the lease."""
-        with self.store.write() as conn:
-            if attempt is not None:
+        """After a claimed callback's attempts (none: a decision not to make one), in one
+        transaction: record them, set where the callback stands, and release the lease."""
+        with self.db.write() as conn:
+            for attempt in attempts:
                 conn.execute(
                     insert(callback_attempts),
                     {
                         "callback_id": callback.callback_id,
                         "order_id": callback.order_id,
-                        "started_at": self.store.time(attempt.started_at),
+                        "started_at": self.db.time(attempt.started_at),
                         "status_code": attempt.status_code,
                         "duration_ms": attempt.duration_ms,
                         "error": attempt.error,
@@ -131,14 +111,14 @@ class OutboxStore:
                 .where(callbacks.c.callback_id == callback.callback_id)
                 .values(
                     status=status.value,
-                    attempts=callback.attempts + (1 if attempt is not None else 0),
-                    next_attempt_at=self.store.time(next_attempt_at),
+                    attempts=callback.attempts + len(attempts),
+                    next_attempt_at=self.db.time(next_attempt_at),
                     locked_until=None,
                 )
             )
 
     def next_due_at(self) -> datetime | None:
-        with self.store.read() as conn:
+        with self.db.read() as conn:
             value = conn.execute(
                 select(func.min(callbacks.c.next_attempt_at)).where(
                     callbacks.c.status == CallbackStatus.PENDING.value
@@ -148,17 +128,17 @@ class OutboxStore:
 
     def due_count(self, now: datetime) -> int:
         """Callbacks due at `now`, held by a worker or not."""
-        with self.store.read() as conn:
+        with self.db.read() as conn:
             count = conn.execute(
                 select(func.count()).where(
                     callbacks.c.status == CallbackStatus.PENDING.value,
-                    callbacks.c.next_attempt_at <= self.store.time(now),
+                    callbacks.c.next_attempt_at <= self.db.time(now),
                 )
             ).scalar()
         return int(count or 0)
 
     def attempt_count(self) -> int:
-        with self.store.read() as conn:
+        with self.db.read() as conn:
             return int(
                 conn.execute(select(func.count()).select_from(callback_attempts)).scalar() or 0
             )
@@ -167,7 +147,7 @@ class OutboxStore:
         query = select(callbacks).order_by(callbacks.c.created_at, callbacks.c.callback_id)
         if order_id is not None:
             query = query.where(callbacks.c.order_id == order_id)
-        with self.store.read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(query).all()
         return [
             {
@@ -183,7 +163,7 @@ class OutboxStore:
         ]
 
     def attempts_for(self, order_id: str) -> list[dict[str, Any]]:
-        with self.store.read() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(callback_attempts, callbacks.c.kind, callbacks.c.url)
                 .join(callbacks, callbacks.c.callback_id == callback_attempts.c.callback_id)
@@ -202,23 +182,6 @@ class OutboxStore:
             }
             for row in rows
         ]
-
-    # the platform's own state
-
-    def get_state(self, key: str) -> str | None:
-        with self.store.read() as conn:
-            value = conn.execute(
-                select(platform_state.c.value).where(platform_state.c.key == key)
-            ).scalar()
-        return str(value) if value is not None else None
-
-    def set_state(self, key: str, value: str) -> None:
-        with self.store.write() as conn:
-            changed = conn.execute(
-                update(platform_state).where(platform_state.c.key == key).values(value=value)
-            ).rowcount
-            if not changed:
-                conn.execute(insert(platform_state), {"key": key, "value": value})
 
 
 def _callback(row: Any) -> Callback:

@@ -64,16 +64,18 @@ om_orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-# The first successful answer to each `Klarna-Idempotency-Key`, replayed for repeats.
+# What the first successful call under each `Klarna-Idempotency-Key` did, replayed for repeats:
+# the operation (an `OmAction` value; "unknown" on rows migration 0005 could not name), the order
+# it acted on, and the id of the capture or refund it created (NULL if it created nothing).
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("merchant_id", String(255), primary_key=True),
     Column("idempotency_key", String(255), primary_key=True),
-    Column("status", Integer, nullable=False),
-    Column("headers", Text, nullable=False),  # JSON object
-    Column("body", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("order_id", String(36), nullable=True),
+    Column("created_id", String(36), nullable=True),
 )
 
 # The outbox: one row per callback to deliver (push, notification), its request frozen.

@@ -7,12 +7,15 @@ refused with 413 without reading the rest.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import Request
 
+from kco_sandbox.domain import decoding
 from kco_sandbox.domain.errors import BadValue, PayloadTooLarge
+
+T = TypeVar("T")
 
 _decode = msgspec.json.Decoder().decode
 
@@ -43,3 +46,8 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadValue("body", "a JSON object is required")
     return value
+
+
+async def decode(request: Request, limit: int, kind: type[T]) -> T:
+    """The body as a `kind` (see `domain.decoding`): the one decoding path of every handler."""
+    return decoding.decode(await read_json_object(request, limit), kind)

@@ -114,12 +114,16 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     )
 
 
-async def internal_error_handler(request: Request, exc: Exception) -> Response:
-    """Last resort: a bug is logged with its traceback and answered in the vendor's shape."""
-    correlation = correlation_id(request)
-    log.exception("unhandled error (correlation id %s)", correlation, exc_info=exc)
+def internal_error(correlation: str, exc: BaseException) -> Response:
+    """A bug, logged with its traceback and answered in the vendor's shape."""
+    log.error("unhandled error (correlation id %s)", correlation, exc_info=exc)
     return Response(
         error_body("INTERNAL_SERVER_ERROR", ["Internal server error"], correlation),
         status_code=500,
         media_type="application/json",
     )
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> Response:
+    """Last resort for a bug outside `WireMiddleware` (which answers the others itself)."""
+    return internal_error(correlation_id(request), exc)

@@ -6,19 +6,22 @@
   a server that writes names as the app sends them: uvicorn with its h11 protocol does.
 - Every response carries `Klarna-Correlation-Id`; the same id is in error bodies and logs.
 - `Date` is added here (the server's own, lower-case one is switched off).
-- Calls on an order are recorded in the order's event log (see `call_log.py`).
+- Calls on an order are handed to `record_call`, for the order's timeline (see
+  `services/sandbox.py`).
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from email.utils import formatdate
 from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kco_sandbox.ids import IdFactory
-from kco_sandbox.services.journal import CallLog, order_of
+from kco_sandbox.web.errors import internal_error
 
 CORRELATION_HEADER: Final = "Klarna-Correlation-Id"
 # Names whose canonical spelling is not plain Title-Case.
@@ -27,6 +30,24 @@ _SPECIAL: Final[dict[bytes, bytes]] = {
     b"etag": b"ETag",
 }
 _spellings: dict[bytes, bytes] = {}
+_ORDER_PATH: Final = re.compile(
+    r"^/(?:checkout/v3|ordermanagement/v1|_sandbox)/orders/(?P<id>[0-9a-fA-F-]{36})(?:/|$)"
+)
+_LOCATION: Final = re.compile(rb"/orders/(?P<id>[0-9a-fA-F-]{36})$")
+# (order_id, method, path, status, correlation_id)
+CallRecorder = Callable[[str, str, str, int, str], None]
+
+
+def order_of(path: str, location: bytes | None) -> str | None:
+    """The order a call is about: from its path, or a create's `Location`."""
+    found = _ORDER_PATH.match(path)
+    if found:
+        return found.group("id")
+    if location:
+        created = _LOCATION.search(location)
+        if created:
+            return created.group("id").decode()
+    return None
 
 
 def canonical(name: bytes) -> bytes:
@@ -56,11 +77,13 @@ class _HttpDate:
 
 
 class WireMiddleware:
-    def __init__(self, app: ASGIApp, new_id: IdFactory, calls: CallLog | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, new_id: IdFactory, record_call: CallRecorder | None = None
+    ) -> None:
         self.app = app
         self.new_id = new_id
         self.date = _HttpDate()
-        self.calls = calls
+        self.record_call = record_call
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,10 +106,17 @@ class WireMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_canonical)
-        if self.calls is not None and "status" in answer:
+        try:
+            await self.app(scope, receive, send_canonical)
+        except Exception as exc:
+            if "status" in answer:
+                raise  # the answer is under way: only the server can end it now
+            # Answered here rather than by Starlette's outermost error middleware, whose answer
+            # would bypass this one: lower-case names, no correlation id, a closed connection.
+            await internal_error(correlation_id, exc)(scope, receive, send_canonical)
+        if self.record_call is not None and "status" in answer:
             order_id = order_of(scope["path"], answer["location"])
             if order_id is not None:
-                self.calls.record(
+                self.record_call(
                     order_id, scope["method"], scope["path"], answer["status"], correlation_id
                 )

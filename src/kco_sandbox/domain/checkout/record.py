@@ -8,7 +8,6 @@ means "not given" and keeps the stored value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -16,15 +15,23 @@ from typing import Any
 
 import msgspec
 
+from kco_sandbox.domain.checkout.effective import without_platform_line
 from kco_sandbox.domain.checkout.lifecycle import EXPIRES, Action, CheckoutStatus, require
 from kco_sandbox.domain.checkout.order import READ_ONLY_FIELDS, CheckoutOrder
+from kco_sandbox.domain.checkout.session import Session
 from kco_sandbox.domain.checkout.validation import check_order
-from kco_sandbox.domain.errors import BadValue, NotFound, OrderExpired, ReadOnlyOrder
+from kco_sandbox.domain.decoding import decode
+from kco_sandbox.domain.errors import NotFound, OrderExpired, ReadOnlyOrder
 from kco_sandbox.domain.market import Market
-from kco_sandbox.domain.purchase.cart import without_platform_line
-from kco_sandbox.domain.purchase.session import Session
 
 CHECKOUT_LIFETIME = timedelta(hours=48)
+ORDERS_PATH = "/checkout/v3/orders"
+
+
+def order_url(base_url: str, order_id: str) -> str:
+    """The order's absolute URL in the Checkout API (`Location`, `{checkout.order.uri}`)."""
+    return f"{base_url}{ORDERS_PATH}/{order_id}"
+
 
 Json = dict[str, Any]
 
@@ -144,10 +151,7 @@ def build_order(
 ) -> CheckoutOrder:
     """Merge, decode and check: the one way a merchant's body becomes a checkout order."""
     writable = {k: v for k, v in patch.items() if k not in READ_ONLY_FIELDS}
-    try:
-        order = msgspec.convert(merge(stored, writable), CheckoutOrder)
-    except msgspec.ValidationError as exc:
-        raise bad_value_from(exc) from None
+    order = decode(merge(stored, writable), CheckoutOrder)
     check_order(order, markets, allow_http_callbacks)
     return normalised(order)
 
@@ -165,21 +169,3 @@ def as_document(order: CheckoutOrder) -> Json:
     """The stored form of an order: plain JSON values, unset fields left out."""
     document: Json = msgspec.to_builtins(order)
     return document
-
-
-_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
-
-
-def bad_value_from(exc: msgspec.ValidationError) -> BadValue:
-    """Turn a decoding error into the vendor's `Bad value: <path>` message."""
-    text = str(exc)
-    at = _AT.search(text)
-    path = at.group("path").lstrip(".") if at else ""
-    missing = _MISSING.match(text)
-    if missing:
-        field = missing.group("field")
-        return BadValue(f"{path}.{field}" if path else field, "may not be null")
-    if "got `null`" in text:
-        return BadValue(path, "may not be null")
-    return BadValue(path)

@@ -2,8 +2,9 @@
 
 Order of checks follows what the vendor reports first: each line's arithmetic, then the order's
 sums, then the market (country, currency, locale), then callback URL schemes. The first broken
-rule is reported, as the real service does. Line arithmetic errors name the bare field
-(`Bad value: total_amount`), exactly as recorded from the vendor's playground.
+rule is reported, as the real service does. Line arithmetic (`domain.lines`, shared with Order
+Management) errors name the bare field (`Bad value: total_amount`), exactly as recorded from the
+vendor's playground.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 
 from kco_sandbox.domain.checkout.order import CheckoutOrder, OrderLine
 from kco_sandbox.domain.errors import BadValue
+from kco_sandbox.domain.lines import bad_line_field
 from kco_sandbox.domain.market import Market, check_market
 
 HTTPS_ONLY_URLS = ("validation", "address_update", "shipping_option_update", "country_change")
@@ -20,26 +22,17 @@ SALES_TAX = "sales_tax"
 DISCOUNT = "discount"
 
 
-def tax_is_consistent(total_amount: int, tax_rate: int, total_tax_amount: int) -> bool:
-    """Is `total_tax_amount` within 1 of `total_amount - total_amount * 10000 / (10000 + rate)`?
-
-    Integer form of the vendor's formula (tax included in the amount), so no float rounding:
-    the exact tax is total * rate / (10000 + rate).
-    """
-    denominator = 10000 + tax_rate
-    return abs(total_tax_amount * denominator - total_amount * tax_rate) <= denominator
-
-
 def check_line(line: OrderLine, sales_tax_model: bool) -> None:
-    discount = line.total_discount_amount or 0
-    if line.total_amount != line.quantity * line.unit_price - discount:
-        raise BadValue("total_amount")
+    """Raise `BadValue` (bare field name) for the first amount of `line` that is wrong."""
+    # A positive discount line and a total that does not add up are both `total_amount`, so
+    # which is checked first does not change the answer.
     if line.type == DISCOUNT and line.total_amount > 0:
         raise BadValue("total_amount")
-    if sales_tax_model:
-        if line.total_tax_amount != 0:
-            raise BadValue("total_tax_amount")
-    elif not tax_is_consistent(line.total_amount, line.tax_rate, line.total_tax_amount):
+    # In the sales-tax model line taxes are zero, so the tax formula does not apply.
+    bad = bad_line_field(line, check_tax=not sales_tax_model)
+    if bad is not None:
+        raise BadValue(bad)
+    if sales_tax_model and line.total_tax_amount != 0:
         raise BadValue("total_tax_amount")
 
 

@@ -1,19 +1,20 @@
 """What each Order Management operation does to an order, and when it is refused.
 
-Each function takes an order and returns the changed order, or raises the vendor's error with
-its message. The table of allowed actions per status is `om_lifecycle.ALLOWED`; this module adds
-the rules on amounts, dates and fraud status.
+Each function takes an order and returns the changed order (None where nothing changes), or
+raises the vendor's error with its message. The table of allowed actions per status is
+`lifecycle.ALLOWED`; this module adds the rules on amounts, dates and fraud status. Nothing here
+reads or writes storage: `services.order_management` runs these inside its transactions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 import msgspec
 
-from kco_sandbox.domain.checkout.validation import tax_is_consistent
 from kco_sandbox.domain.errors import (
     BadValue,
     CancelNotAllowed,
@@ -22,6 +23,7 @@ from kco_sandbox.domain.errors import (
     NotAllowed,
     RefundNotAllowed,
 )
+from kco_sandbox.domain.lines import bad_line_field
 from kco_sandbox.domain.order_management.lifecycle import (
     ALLOWED,
     AUTHORIZATION_LIFETIME,
@@ -76,6 +78,14 @@ REFUSALS: Final[dict[OmAction, tuple[type[NotAllowed], str]]] = {
 DUE_DATE_OPTIONS: Final = ((14, 295), (30, 495))  # (days, fee in minor units)
 
 
+@dataclass(frozen=True, slots=True)
+class DueDateOptions:
+    """What extending a capture's due date may cost: (days, fee in minor units) in `currency`."""
+
+    currency: str
+    options: tuple[tuple[int, int], ...]
+
+
 def require(action: OmAction, order: OmOrder, now: datetime) -> OmStatus:
     current = status(order, now)
     if current not in ALLOWED[action]:
@@ -97,14 +107,11 @@ def check_lines(lines: Sequence[OmLine] | None, amount: int, amount_field: str) 
     if not lines:
         return
     for i, line in enumerate(lines):
-        if line.total_amount != line.quantity * line.unit_price - (line.total_discount_amount or 0):
-            raise BadValue(f"order_lines[{i}].total_amount")
-        if (
-            line.tax_rate is not None
-            and line.total_tax_amount is not None
-            and not (tax_is_consistent(line.total_amount, line.tax_rate, line.total_tax_amount))
-        ):
-            raise BadValue(f"order_lines[{i}].total_tax_amount")
+        # Unlike Checkout, any line type may be positive, and the tax is checked only when both
+        # tax fields are given (`bad_line_field` skips it otherwise).
+        bad = bad_line_field(line)
+        if bad is not None:
+            raise BadValue(f"order_lines[{i}].{bad}")
     if sum(line.total_amount for line in lines) != amount:
         raise BadValue(amount_field)
 
@@ -157,6 +164,13 @@ def refund(
         order_lines=list(request.order_lines or []),
     )
     return msgspec.structs.replace(order, refunds=[*order.refunds, new]), new
+
+
+def acknowledge(order: OmOrder, now: datetime) -> OmOrder | None:
+    """Mark the order acknowledged; None (no change) if it already is. Allowed in every status."""
+    if order.acknowledged_at is not None:
+        return None
+    return msgspec.structs.replace(order, acknowledged_at=now)
 
 
 def cancel(order: OmOrder, now: datetime) -> OmOrder:
@@ -245,8 +259,16 @@ def add_capture_shipping_info(
 
 
 def trigger_send_out(order: OmOrder, capture_id: str, now: datetime) -> None:
+    """Refuse a send-out the order does not allow; an allowed one changes nothing stored (the
+    vendor would send the customer the invoice again)."""
     find_capture(order, capture_id)
     require(OmAction.TRIGGER_SEND_OUT, order, now)
+
+
+def due_date_options(order: OmOrder, capture_id: str) -> DueDateOptions:
+    """The due-date extensions offered for a capture of `order`, in the order's currency."""
+    find_capture(order, capture_id)
+    return DueDateOptions(order.purchase_currency.lower(), DUE_DATE_OPTIONS)
 
 
 def extend_due_date(order: OmOrder, capture_id: str, days: int, now: datetime) -> OmOrder:

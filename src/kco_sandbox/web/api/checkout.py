@@ -10,7 +10,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kco_sandbox.domain.checkout.record import CheckoutRecord
+from kco_sandbox.domain.checkout.record import CheckoutRecord, order_url
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.web.api.checkout_render import render_order
 from kco_sandbox.web.body import read_body, read_json_object
@@ -28,7 +28,7 @@ def _order_response(
     ctx: AppContext, request: Request, merchant: Merchant, record: CheckoutRecord, status: int
 ) -> Response:
     base = ctx.base_url(request)
-    headers = {"Location": f"{base}/checkout/v3/orders/{record.order_id}"} if status == 201 else {}
+    headers = {"Location": order_url(base, record.order_id)} if status == 201 else {}
     body = _encode(render_order(record, base, merchant.name))
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 

@@ -12,9 +12,10 @@ from typing import Any, Final
 
 from msgspec import to_builtins
 
+from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.lifecycle import WIRE_STATUS
 from kco_sandbox.domain.checkout.record import CheckoutRecord, as_document
-from kco_sandbox.domain.purchase.cart import checkbox_states, effective_order, merchant_requested
+from kco_sandbox.domain.purchase.cart import checkbox_states, merchant_requested
 from kco_sandbox.web.api.snippet import render_snippet
 
 OPTION_DEFAULTS: Final[dict[str, bool]] = {

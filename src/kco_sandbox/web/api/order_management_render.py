@@ -6,6 +6,7 @@ playground answers; country codes are upper case in Order Management.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -14,6 +15,7 @@ import msgspec
 from kco_sandbox.domain.checkout.order import ShippingOption
 from kco_sandbox.domain.order_management import lifecycle
 from kco_sandbox.domain.order_management.order import Capture, OmAddress, OmLine, OmOrder, Refund
+from kco_sandbox.domain.order_management.rules import DueDateOptions
 
 ADDRESS_DEFAULTS: Final = (
     "given_name",
@@ -93,10 +95,15 @@ def render_refund(refund: Refund) -> dict[str, Any]:
     return out
 
 
-def render_captures(order: OmOrder) -> list[dict[str, Any]]:
+def render_captures(captures: Sequence[Capture]) -> list[dict[str, Any]]:
     # Refunds are not attributed to captures: the vendor's playground answers a fully refunded
     # capture with `refunded_amount: 0` (recorded).
-    return [render_capture(c) for c in order.captures]
+    return [render_capture(c) for c in captures]
+
+
+def render_due_date_options(offered: DueDateOptions) -> dict[str, Any]:
+    options = [{"number_of_days": d, "amount": a} for d, a in offered.options]
+    return {"currency": offered.currency, "options": options}
 
 
 def render_om_order(order: OmOrder, now: datetime) -> dict[str, Any]:
@@ -119,7 +126,7 @@ def render_om_order(order: OmOrder, now: datetime) -> dict[str, Any]:
         "created_at": om_time(order.created_at),
         "purchase_country": order.purchase_country,
         "expires_at": om_time(order.expires_at),
-        "captures": render_captures(order),
+        "captures": render_captures(order.captures),
         "refunds": [render_refund(r) for r in order.refunds],
         "initial_payment_method": dict(order.initial_payment_method),
     }

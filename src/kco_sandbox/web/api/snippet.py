@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from kco_sandbox.domain.checkout.lifecycle import WIRE_STATUS
-from kco_sandbox.domain.checkout.record import CheckoutRecord
+from kco_sandbox.domain.checkout.record import CheckoutRecord, order_url
 from kco_sandbox.domain.market import VENDOR_MARKETS
 
 _FALLBACK_STYLE = (
@@ -54,7 +54,7 @@ def render_snippet(record: CheckoutRecord, base_url: str, merchant_name: str) ->
     market = VENDOR_MARKETS.get(order.purchase_country.upper())
     options = order.options
     config = {
-        "ORDER_URL": f"{base_url}/checkout/v3/orders/{record.order_id}",
+        "ORDER_URL": order_url(base_url, record.order_id),
         "IFRAME_URL": page_url(base_url, record.order_id),
         "AUTH_HEADER": f"KlarnaCheckout {client_token(record.order_id)}",
         "LOCALE": order.locale,

@@ -12,9 +12,9 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.lifecycle import CheckoutStatus
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.domain.purchase.cart import effective_order
 from kco_sandbox.services.purchase import PAYMENT_METHODS
 from kco_sandbox.web.checkout_page.address import address_step
 from kco_sandbox.web.checkout_page.forms import Form
@@ -151,10 +151,7 @@ def screen_for(record: CheckoutRecord, query: dict[str, str]) -> Screen:
 
 
 async def load_record(ctx: AppContext, order_id: str) -> CheckoutRecord | None:
-    record = await ctx.read(lambda: ctx.checkout.store.get_checkout(order_id))
-    if record is None or record.is_expired(ctx.checkout.clock.now()):
-        return None
-    return record
+    return await ctx.read(lambda: ctx.purchase.shopper_view(order_id))
 
 
 async def checkout_page(request: Request) -> Response:

@@ -7,7 +7,6 @@ with its message. No input makes a 500: every purchase error is shown on the ste
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -17,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from kco_sandbox.domain.checkout.lifecycle import CheckoutStatus
 from kco_sandbox.domain.checkout.order import Customer
 from kco_sandbox.domain.checkout.record import CheckoutRecord
+from kco_sandbox.domain.checkout.record import order_url as checkout_url
 from kco_sandbox.domain.errors import (
     BadValue,
     CallbackRedirect,
@@ -47,7 +47,6 @@ from kco_sandbox.web.checkout_page.state import Screen
 from kco_sandbox.web.checkout_page.steps import external_methods, redirecting, signup_step
 from kco_sandbox.web.context import AppContext
 
-_BAD = re.compile(r"^Bad value: (?P<path>\S+)(?: \((?P<note>.*)\))?$")
 _PLAIN: Final = {
     "email": "Enter a valid e-mail address.",
     "one_time_code": "That code is not right. Enter the 6-digit code again.",
@@ -66,11 +65,9 @@ def message(exc: KcoError) -> str:
     """A shopper-readable sentence for a purchase error."""
     if isinstance(exc, CallbackRefused):
         return exc.error_text or "The store could not accept the order."
-    text = exc.messages[0] if exc.messages else "Something went wrong; try again."
-    found = _BAD.match(text)
-    if found is None:
-        return text
-    path, note = found.group("path"), found.group("note")
+    if not isinstance(exc, BadValue) or not exc.path:
+        return exc.messages[0] if exc.messages else "Something went wrong; try again."
+    path, note = exc.path, exc.note
     if path in _PLAIN:
         return _PLAIN[path]
     if path.startswith("options.additional_checkbox"):
@@ -162,7 +159,7 @@ async def payment(ctx: AppContext, record: CheckoutRecord, form: Form, base: str
         return _next(record, "summary", payment_method=method)
     for key, provider in external_methods(record.order):
         if key == method:
-            order_url = f"{base}/checkout/v3/orders/{record.order_id}"
+            order_url = checkout_url(base, record.order_id)
             url = expand_url(provider.redirect_url, record.order_id, order_url)
             return _away(record, url, "external_payment_method")
     raise BadValue("payment_method")

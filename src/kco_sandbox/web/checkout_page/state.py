@@ -13,10 +13,10 @@ from typing import Any
 
 import msgspec
 
+from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.order import Address
 from kco_sandbox.domain.checkout.record import CheckoutRecord
 from kco_sandbox.domain.market import VENDOR_MARKETS
-from kco_sandbox.domain.purchase.cart import effective_order
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,10 @@ docs/checkout-page.md.
 
 from __future__ import annotations
 
+from kco_sandbox.domain.checkout.effective import SHIPPING_FEE
 from kco_sandbox.domain.checkout.order import CheckoutOrder, PaymentProvider
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.domain.purchase.cart import SHIPPING_FEE, checkbox_states
+from kco_sandbox.domain.purchase.cart import checkbox_states
 from kco_sandbox.services.purchase import PAYMENT_METHODS
 from kco_sandbox.web.checkout_page.html import (
     error_box,

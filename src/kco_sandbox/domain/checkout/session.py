@@ -2,7 +2,7 @@
 
 The merchant's document (`order.CheckoutOrder`) holds what the merchant wrote; the session holds
 what the shopper entered and what the platform decided. The order a merchant reads combines both
-(see `purchase.effective_order`): the shopper's addresses win over the merchant's prefill, and a
+(see `effective.effective_order`): the shopper's addresses win over the merchant's prefill, and a
 shipping option chosen in the checkout adds its `shipping_fee` line.
 """
 

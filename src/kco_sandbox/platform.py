@@ -1,0 +1,114 @@
+"""The composition root: the one place that builds the store's users, the services, the web app
+and the delivery worker from `Settings`, and wires them together.
+
+`kco-sandbox serve`, `kco-sandbox worker` and the tests all build the platform here, so every
+entry point runs the same parts the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+
+from kco_sandbox.clock import MovableClock
+from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.ids import IdFactory, new_uuid
+from kco_sandbox.outbound.merchant_http import MerchantHttp
+from kco_sandbox.outbound.worker import Round, Worker
+from kco_sandbox.services.checkout import CheckoutService
+from kco_sandbox.services.delivery import DeliveryService
+from kco_sandbox.services.order_management import OrderManagementService
+from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
+from kco_sandbox.services.sandbox import SandboxService
+from kco_sandbox.settings import Settings
+from kco_sandbox.store import Store
+from kco_sandbox.web.app import build_app
+from kco_sandbox.web.context import Services
+
+
+def delivery(
+    store: Store, clock: MovableClock, settings: Settings, http: MerchantHttp | None = None
+) -> DeliveryService:
+    """Callback delivery and the clock that drives it, continuing at the stored offset."""
+    service = DeliveryService(clock, store, http or MerchantHttp(), settings.delivery)
+    service.load()
+    return service
+
+
+def delivery_round(services: Services, poll: float = 1.0) -> Round:
+    """One round of the delivery worker in `serve`: deliver what is due, then write the buffered
+    API call log (about once a `poll`, when no write transaction took it along)."""
+
+    def run_round() -> float:
+        pause = services.delivery.run_round(poll)
+        services.sandbox.flush_api_calls()
+        return pause
+
+    return run_round
+
+
+def build_services(
+    settings: Settings,
+    store: Store,
+    clock: MovableClock,
+    new_id: IdFactory = new_uuid,
+    caller: MerchantHttp | None = None,
+) -> Services:
+    http = caller or MerchantHttp()  # one edge for checkout callbacks and deliveries
+    return Services(
+        clock=clock,
+        checkout=CheckoutService(
+            store=store,
+            clock=clock,
+            new_id=new_id,
+            allow_http_callbacks=settings.allow_http_callbacks,
+        ),
+        purchase=PurchaseService(
+            store=store,
+            clock=clock,
+            caller=http,
+            allow_http_callbacks=settings.allow_http_callbacks,
+            timeouts=CallbackTimeouts(
+                shipping_service=settings.shipping_callback_timeout,
+                validation=settings.validation_timeout,
+                validation_success_required=settings.validation_required_timeout,
+            ),
+            new_id=new_id,
+            delivery=settings.delivery,
+        ),
+        management=OrderManagementService(orders=store.orders, clock=clock, new_id=new_id),
+        delivery=delivery(store, clock, settings, http),
+        sandbox=SandboxService(store=store, clock=clock, new_id=new_id),
+        reads_are_local=store.reads_are_local,
+    )
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    clock: MovableClock,
+    merchants: list[Merchant],
+    new_id: IdFactory = new_uuid,
+    caller: MerchantHttp | None = None,
+) -> Starlette:
+    """The web app over `store`, serving `merchants` (the ones that may sign in)."""
+    return build_app(settings, build_services(settings, store, clock, new_id, caller), merchants)
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """Everything `kco-sandbox serve` runs: the app, its services, and (optionally) the worker."""
+
+    app: Starlette
+    services: Services
+    worker: Worker | None
+
+
+def build_platform(
+    settings: Settings, store: Store, clock: MovableClock, merchants: list[Merchant]
+) -> Platform:
+    services = build_services(settings, store, clock)
+    app = build_app(settings, services, merchants)
+    worker = Worker(delivery_round(services)) if settings.worker else None
+    return Platform(app=app, services=services, worker=worker)

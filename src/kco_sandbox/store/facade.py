@@ -1,0 +1,80 @@
+"""`Store`: the one way into storage, over checkouts, orders, the outbox, events and state.
+
+Each part is a class of its own over one `Database` (`engine.py`), which knows the engine
+differences. What must happen in one transaction across parts (a purchase completing) is a method
+here, so all-or-nothing is visible in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from kco_sandbox.domain.checkout.record import CheckoutRecord
+from kco_sandbox.domain.delivery import Callback
+from kco_sandbox.domain.order_management.order import OmOrder
+from kco_sandbox.store.checkouts import Checkouts
+from kco_sandbox.store.engine import Database, engine_for
+from kco_sandbox.store.events import EventLog
+from kco_sandbox.store.merchants import Merchants
+from kco_sandbox.store.orders import Orders
+from kco_sandbox.store.outbox import Outbox
+from kco_sandbox.store.state import PlatformState
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.db = Database(engine)
+        self.checkouts = Checkouts(self.db)
+        self.merchants = Merchants(self.db)
+        self.orders = Orders(self.db)
+        self.outbox = Outbox(self.db)
+        self.events = EventLog(self.db)
+        self.state = PlatformState(self.db)
+        # Buffered API calls are written with the next SQLite write (see `events.py`).
+        self.db.ride_along = self.events.write_buffered_on
+
+    @classmethod
+    def for_url(cls, url: str, *, migrate: bool = True) -> Store:
+        store = cls(engine_for(url))
+        if migrate:
+            store.db.upgrade()
+        return store
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
+
+    @property
+    def reads_are_local(self) -> bool:
+        return self.db.reads_are_local
+
+    def is_current(self) -> bool:
+        return self.db.is_current()
+
+    def close(self) -> None:
+        self.events.flush()
+        self.db.close()
+
+    def complete_checkout(
+        self,
+        after: CheckoutRecord,
+        expected_version: int,
+        opened: OmOrder,
+        callbacks: Sequence[Callback],
+        event: dict[str, Any],
+    ) -> bool:
+        """Complete the checkout, open its Order Management order, queue its callbacks and record
+        the completion: all in one transaction, or nothing. False if the checkout moved."""
+        at: datetime = opened.created_at
+        with self.db.write() as conn:
+            if not self.checkouts.save_on(conn, after, expected_version):
+                return False
+            self.orders.open_on(conn, opened)
+            for callback in callbacks:
+                self.outbox.enqueue_on(conn, callback, at)
+            self.events.add_on(conn, after.order_id, at, "purchase.completed", event)
+        return True
