@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 from urllib.parse import parse_qs, quote
 
 from starlette.applications import Starlette
@@ -152,8 +152,9 @@ async def start_checkout(request: Request) -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-async def show_checkout(request: Request) -> Response:
-    """The checkout page (`merchant_urls.checkout`): the snippet and the order's status."""
+async def _ordered(request: Request) -> tuple[str, dict[str, Any]] | Response:
+    """The shop's URL and the order of `?order_id=`, read through the API; or the page that says
+    why not (shop closed, no order id, the API's refusal)."""
     here, account = _here(request), _state(request).account
     if account is None:
         return _closed(here)
@@ -161,9 +162,17 @@ async def show_checkout(request: Request) -> Response:
     if order_id is None:
         return _missing_order(here)
     try:
-        order = await _client(request, account).read_order(order_id)
+        return here, await _client(request, account).read_order(order_id)
     except ApiProblem as problem:
         return _read_failed(here, problem)
+
+
+async def show_checkout(request: Request) -> Response:
+    """The checkout page (`merchant_urls.checkout`): the snippet and the order's status."""
+    found = await _ordered(request)
+    if isinstance(found, Response):
+        return found
+    here, order = found
     return _page(pages.checkout_page(here, order))
 
 
@@ -179,16 +188,10 @@ async def checkout(request: Request) -> Response:
 
 async def confirmation(request: Request) -> Response:
     """`merchant_urls.confirmation`: where the checkout sends the shopper at the end."""
-    here, account = _here(request), _state(request).account
-    if account is None:
-        return _closed(here)
-    order_id = _order_id(request)
-    if order_id is None:
-        return _missing_order(here)
-    try:
-        order = await _client(request, account).read_order(order_id)
-    except ApiProblem as problem:
-        return _read_failed(here, problem)
+    found = await _ordered(request)
+    if isinstance(found, Response):
+        return found
+    here, order = found
     return _page(pages.confirmation_page(here, order))
 
 
