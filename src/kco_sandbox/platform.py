@@ -7,17 +7,22 @@ entry point runs the same parts the same way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
+from kco_sandbox import __version__
 from kco_sandbox.clock import MovableClock
+from kco_sandbox.domain.delivery import Attempt, Callback
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory, new_uuid
+from kco_sandbox.metrics import Metrics
 from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.outbound.worker import Round, Worker
 from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.delivery import DeliveryService
+from kco_sandbox.services.health import HealthService, WorkerState, worker_off
 from kco_sandbox.services.order_management import OrderManagementService
 from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
 from kco_sandbox.services.sandbox import SandboxService
@@ -28,10 +33,16 @@ from kco_sandbox.web.context import Services
 
 
 def delivery(
-    store: Store, clock: MovableClock, settings: Settings, http: MerchantHttp | None = None
+    store: Store,
+    clock: MovableClock,
+    settings: Settings,
+    http: MerchantHttp | None = None,
+    on_attempt: Callable[[Callback, Attempt], None] | None = None,
 ) -> DeliveryService:
     """Callback delivery and the clock that drives it, continuing at the stored offset."""
-    service = DeliveryService(clock, store, http or MerchantHttp(), settings.delivery)
+    service = DeliveryService(
+        clock, store, http or MerchantHttp(), settings.delivery, on_attempt=on_attempt
+    )
     service.load()
     return service
 
@@ -54,8 +65,10 @@ def build_services(
     clock: MovableClock,
     new_id: IdFactory = new_uuid,
     caller: MerchantHttp | None = None,
+    worker_state: WorkerState = worker_off,
 ) -> Services:
     http = caller or MerchantHttp()  # one edge for checkout callbacks and deliveries
+    metrics = Metrics(__version__)  # a registry of this app's own
     return Services(
         clock=clock,
         checkout=CheckoutService(
@@ -78,9 +91,11 @@ def build_services(
             delivery=settings.delivery,
         ),
         management=OrderManagementService(orders=store.orders, clock=clock, new_id=new_id),
-        delivery=delivery(store, clock, settings, http),
+        delivery=delivery(store, clock, settings, http, on_attempt=metrics.callback_attempt),
         sandbox=SandboxService(store=store, clock=clock, new_id=new_id),
         reads_are_local=store.reads_are_local,
+        health=HealthService(store, clock, worker_state),
+        metrics=metrics,
     )
 
 
@@ -108,7 +123,13 @@ class Platform:
 def build_platform(
     settings: Settings, store: Store, clock: MovableClock, merchants: list[Merchant]
 ) -> Platform:
-    services = build_services(settings, store, clock)
+    worker: Worker | None = None
+
+    def worker_state() -> str:
+        """The worker built below, once it is: health reports whether its thread still runs."""
+        return worker.state if worker is not None else "off"
+
+    services = build_services(settings, store, clock, worker_state=worker_state)
     app = build_app(settings, services, merchants)
     worker = Worker(delivery_round(services)) if settings.worker else None
     return Platform(app=app, services=services, worker=worker)

@@ -6,6 +6,7 @@ Nothing reads the environment at import time; tests build `Settings(...)` direct
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from kco_sandbox.domain.delivery import (
     Delivery,
     Schedule,
 )
+from kco_sandbox.domain.market import VENDOR_MARKETS
 from kco_sandbox.domain.merchant import Merchant
 
 DEFAULT_DATABASE_URL = "sqlite:///kco-sandbox.db"
@@ -51,6 +53,8 @@ class Settings:
     # Real time runs this many times faster on the platform clock (for demos).
     clock_scale: float = 1.0
     log_level: str = "info"
+    # `text` for people, `json` (one object per line) for log collectors: docs/operations.md.
+    log_format: str = "text"
 
     @property
     def delivery(self) -> Delivery:
@@ -75,22 +79,90 @@ def parse_merchant(text: str) -> Merchant:
 
 
 def load_merchants_file(path: Path) -> list[Merchant]:
-    """Merchants from a JSON file: `[{"username", "password", "name"?, "markets"?}, ...]`."""
-    entries = json.loads(path.read_text())
+    """Merchants from a JSON file: `[{"username", "password", "name"?, "markets"?}, ...]`.
+
+    A `ValueError` names the file and what is wrong: the line and column of broken JSON, or the
+    entry (counted from 1) with its username.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read it ({exc.strerror})") from exc
+    try:
+        entries = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     if not isinstance(entries, list):
-        raise ValueError(f"{path}: expected a JSON array of merchants")
-    merchants = []
-    for i, entry in enumerate(entries):
-        try:
-            markets = entry.get("markets")
-            merchants.append(
-                Merchant(
-                    merchant_id=str(entry["username"]),
-                    api_key=str(entry["password"]),
-                    name=str(entry.get("name") or DEFAULT_MERCHANT_NAME),
-                    markets=tuple(str(m).upper() for m in markets) if markets else None,
+        raise ValueError(f"{path}: expected a JSON array of merchants, got {_kind(entries)}")
+    return [_merchant(entry, f"{path}: entry {n}") for n, entry in enumerate(entries, 1)]
+
+
+def _merchant(entry: object, where: str) -> Merchant:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: expected an object, got {_kind(entry)}")
+    username = _text(entry, "username", where)
+    where += f" ({json.dumps(username)})"
+    password = _text(entry, "password", where)
+    if ":" in username:  # HTTP Basic authentication splits user and password at the first colon
+        raise ValueError(f'{where}: a "username" cannot contain ":"')
+    name = entry.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f'{where}: "name" must be a string, got {_kind(name)}')
+    markets = entry.get("markets")
+    if markets is not None:
+        if not isinstance(markets, list) or not all(isinstance(m, str) for m in markets):
+            raise ValueError(f'{where}: "markets" must be an array of country codes like ["DE"]')
+        for market in markets:
+            if market.upper() not in VENDOR_MARKETS:
+                raise ValueError(
+                    f"{where}: unknown market {json.dumps(market)}; "
+                    f"the markets are {', '.join(VENDOR_MARKETS)}"
                 )
+    return Merchant(
+        merchant_id=username,
+        api_key=password,
+        name=name or DEFAULT_MERCHANT_NAME,
+        markets=tuple(m.upper() for m in markets) if markets else None,
+    )
+
+
+def _text(entry: dict[str, object], key: str, where: str) -> str:
+    if key not in entry:
+        raise ValueError(f'{where}: "{key}" is missing')
+    value = entry[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f'{where}: "{key}" must be a non-empty string')
+    return value
+
+
+def unique_merchants(given: Sequence[tuple[str, Merchant]]) -> list[Merchant]:
+    """The merchants, each with where it was given; `ValueError` if two share a username."""
+    seen: dict[str, str] = {}
+    for origin, merchant in given:
+        first = seen.get(merchant.merchant_id)
+        if first is not None:
+            places = f"by {first}" if first == origin else f"by {first} and by {origin}"
+            raise ValueError(
+                f"merchant username {json.dumps(merchant.merchant_id)} is given twice {places}"
             )
-        except (KeyError, AttributeError, TypeError) as exc:
-            raise ValueError(f"{path}: merchant #{i} needs a username and a password") from exc
-    return merchants
+        seen[merchant.merchant_id] = origin
+    return [merchant for _, merchant in given]
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in words."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    return "a number"

@@ -163,7 +163,7 @@ def test_a_postgresql_database_without_the_schema_is_refused(postgres_url: str) 
             text=True,
             timeout=30,
         )
-        assert result.returncode == 1
+        assert result.returncode == 2
         assert "kco-sandbox db upgrade" in result.stderr
     finally:
         with admin.connect() as conn:

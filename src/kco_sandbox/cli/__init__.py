@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from kco_sandbox import __version__
-from kco_sandbox.cli import db, serve, tools
+from kco_sandbox.cli import clock, db, orders, serve, worker
 
 
 @click.group()
@@ -19,4 +19,7 @@ def main() -> None:
 
 main.add_command(serve.serve)
 main.add_command(db.db)
-tools.register(main)
+main.add_command(worker.worker)
+main.add_command(clock.clock)
+main.add_command(orders.callbacks)
+main.add_command(orders.orders)

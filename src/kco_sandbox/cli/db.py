@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kco_sandbox.cli import options
-from kco_sandbox.cli.serve import display_url
+from kco_sandbox.cli.errors import check_database_url, database_errors, display_url
 from kco_sandbox.store import Store
 
 
@@ -18,6 +18,7 @@ def db() -> None:
 @options.database_option
 def upgrade(database_url: str) -> None:
     """Create or upgrade the schema to the current version."""
-    store = Store.for_url(database_url, migrate=True)
-    store.close()
+    check_database_url(database_url)
+    with database_errors(database_url):
+        Store.for_url(database_url, migrate=True).close()
     click.echo(f"database {display_url(database_url)} is at the current schema")

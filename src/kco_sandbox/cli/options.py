@@ -10,6 +10,7 @@ from typing import Final
 
 import click
 
+from kco_sandbox import logs
 from kco_sandbox.settings import Settings
 
 DEFAULTS: Final = Settings()
@@ -61,4 +62,40 @@ clock_scale_option = click.option(
     type=click.FloatRange(min=0, min_open=True),
     help="Run the platform clock this many times faster than real time (60: an hour a minute); "
     "give every process the same value.",
+)
+# Where `serve` listens; the commands that talk to a running server build their default URL from
+# the same two settings, so `KCO_SANDBOX_PORT=9000` moves both.
+host_option = click.option(
+    "--host",
+    envvar="KCO_SANDBOX_HOST",
+    default=DEFAULTS.host,
+    show_default=True,
+    show_envvar=True,
+    help="Address the server listens on (0.0.0.0 and :: are reached on this machine).",
+)
+port_option = click.option(
+    "--port",
+    envvar="KCO_SANDBOX_PORT",
+    default=DEFAULTS.port,
+    show_default=True,
+    show_envvar=True,
+    type=int,
+    help="Port the server listens on.",
+)
+log_level_option = click.option(
+    "--log-level",
+    envvar="KCO_SANDBOX_LOG_LEVEL",
+    default=DEFAULTS.log_level,
+    show_default=True,
+    show_envvar=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+log_format_option = click.option(
+    "--log-format",
+    envvar="KCO_SANDBOX_LOG_FORMAT",
+    default=DEFAULTS.log_format,
+    show_default=True,
+    show_envvar=True,
+    type=click.Choice(logs.FORMATS),
+    help="text for people; json (one object per line) for log collectors.",
 )

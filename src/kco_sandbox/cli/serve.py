@@ -6,16 +6,24 @@ typed settings cannot disagree.
 
 from __future__ import annotations
 
-import logging
+import errno
 import signal
+import socket
 from pathlib import Path
 
 import click
 import uvicorn
-from sqlalchemy.engine import make_url
 
-from kco_sandbox import __version__
+from kco_sandbox import __version__, logs
 from kco_sandbox.cli import options
+from kco_sandbox.cli.errors import (
+    ConfigError,
+    bad_value,
+    check_database_url,
+    database_errors,
+    display_url,
+    given_as,
+)
 from kco_sandbox.cli.options import DEFAULTS
 from kco_sandbox.clock import SystemClock
 from kco_sandbox.domain.delivery import parse_gaps
@@ -27,6 +35,7 @@ from kco_sandbox.settings import (
     Settings,
     load_merchants_file,
     parse_merchant,
+    unique_merchants,
 )
 from kco_sandbox.store import Store
 from kco_sandbox.web.protocol import TolerantH11Protocol
@@ -44,7 +53,7 @@ DEMO_MERCHANT_ID = "demo-merchant"
     default=DEFAULTS.port,
     show_default=True,
     show_envvar=True,
-    type=int,
+    type=click.IntRange(0, 65535),
 )
 @options.database_option
 @click.option(
@@ -133,14 +142,8 @@ DEMO_MERCHANT_ID = "demo-merchant"
 @options.notification_schedule_option
 @options.callback_timeout_option
 @options.clock_scale_option
-@click.option(
-    "--log-level",
-    envvar="KCO_SANDBOX_LOG_LEVEL",
-    default=DEFAULTS.log_level,
-    show_default=True,
-    show_envvar=True,
-    type=click.Choice(["debug", "info", "warning", "error"]),
-)
+@options.log_level_option
+@options.log_format_option
 def serve(
     host: str,
     port: int,
@@ -160,16 +163,12 @@ def serve(
     callback_timeout: float,
     clock_scale: float,
     log_level: str,
+    log_format: str,
 ) -> None:
     """Run the server until SIGINT or SIGTERM."""
-    try:
-        configured = [parse_merchant(m) for m in merchants]
-        if merchants_file is not None:
-            configured += load_merchants_file(merchants_file)
-        push_gaps = parse_gaps(push_schedule)
-        notification_gaps = parse_gaps(notification_schedule)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
+    configured = configured_merchants(merchants, merchants_file)
+    push_gaps = schedule("push_schedule", push_schedule)
+    notification_gaps = schedule("notification_schedule", notification_schedule)
     settings = Settings(
         host=host,
         port=port,
@@ -188,21 +187,36 @@ def serve(
         worker=worker,
         clock_scale=clock_scale,
         log_level=log_level,
+        log_format=log_format,
     )
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    store = open_store(settings.database_url)
-    clock = SystemClock(scale=settings.clock_scale)
-    active = resolve_merchants(store, settings, clock)
+    logs.configure(settings.log_level, settings.log_format)
+    sockets = bind(host, port)
+    try:
+        store = open_store(settings.database_url)
+        clock = SystemClock(scale=settings.clock_scale)
+        with database_errors(settings.database_url):
+            active = resolve_merchants(store, settings, clock)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
     platform = build_platform(settings, store, clock, active)
     delivery = platform.worker
-    click.echo(f"kco-sandbox {__version__} listening on http://{host}:{port}")
+    for sock in sockets:
+        sock.listen()  # from here connections wait for the server instead of being refused
+    bound_port = sockets[0].getsockname()[1]
+    base = f"http://{url_host(host)}:{bound_port}"
+    click.echo(f"kco-sandbox {__version__} listening on {base}")
     click.echo(f"database: {display_url(settings.database_url)}")
     for merchant in active:
         click.echo(
             f"merchant {merchant.name!r}: username {merchant.merchant_id} "
             f"password {merchant.api_key}"
         )
+    # Where to go next: the shop to buy in by hand, the API's base, the probe.
+    if active:
+        click.echo(f"open {base}/demo to buy in the demo shop")
+    click.echo(f"API base URL: {base} (KCO_SANDBOX_URL); health: {base}/_sandbox/health")
     config = uvicorn.Config(
         platform.app,
         host=host,
@@ -211,7 +225,10 @@ def serve(
         server_header=False,
         date_header=False,
         log_level=log_level,
-        access_log=log_level == "debug",
+        # uvicorn's records go to the handler `logs.configure` set up, in the same format; the
+        # access line is the platform's own (`kco_sandbox.access`), so uvicorn's stays off.
+        log_config=None,
+        access_log=False,
         lifespan="off",
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
@@ -221,7 +238,7 @@ def serve(
     if delivery is not None:
         delivery.start()
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=sockets)
     finally:
         if delivery is not None:
             delivery.stop()
@@ -229,13 +246,93 @@ def serve(
     click.echo("kco-sandbox stopped")
 
 
+def configured_merchants(flags: tuple[str, ...], path: Path | None) -> list[Merchant]:
+    """The merchants of the `--merchant` flags and of the merchants file, each username once."""
+    given: list[tuple[str, Merchant]] = []
+    for text in flags:
+        try:
+            given.append((given_as("merchants"), parse_merchant(text)))
+        except ValueError:
+            shown = _without_password(text)
+            raise bad_value("merchants", f"expected USER:PASSWORD[:NAME], got {shown!r}") from None
+    if path is not None:
+        try:
+            loaded = load_merchants_file(path)
+        except ValueError as exc:
+            raise ConfigError(f"{given_as('merchants_file')} {exc}") from exc
+        given += [(f"{path} entry {n}", merchant) for n, merchant in enumerate(loaded, 1)]
+    try:
+        return unique_merchants(given)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _without_password(text: str) -> str:
+    user, _, rest = text.partition(":")
+    password, sep, name = rest.partition(":")
+    return f"{user}:***{sep}{name}" if password else text
+
+
+def schedule(name: str, text: str) -> tuple[int, ...]:
+    """The `--push-schedule` or `--notification-schedule` (`name`) given as `text`."""
+    try:
+        return parse_gaps(text)
+    except ValueError as exc:
+        raise bad_value(name, str(exc)) from exc
+
+
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound to every address of `host` at `port`, not yet listening, as asyncio binds.
+
+    Bound here rather than by uvicorn, so that a port in use or a host that cannot be bound is a
+    one-line error, and "listening" is printed only once it is true.
+    """
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise ConfigError(f"{given_as('host')} {host}: unknown host ({exc.strerror})") from exc
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # IPv4 gets a socket of its own, as asyncio does it
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((address[0], port, *address[2:]))
+            port = sock.getsockname()[1]  # `--port 0`: every address on the port the first got
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        where = f"{url_host(host)}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"{given_as('port')} {port}: {where} is already in use") from exc
+        flag = given_as("port") if exc.errno == errno.EACCES else given_as("host")
+        value = port if exc.errno == errno.EACCES else host
+        raise ConfigError(f"{flag} {value}: cannot listen on {where} ({exc.strerror})") from exc
+    return sockets
+
+
+def url_host(host: str) -> str:
+    """`host` as it goes in a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 def open_store(database_url: str) -> Store:
-    """The store; SQLite databases are created and migrated on the spot."""
-    store = Store.for_url(database_url, migrate=database_url.startswith("sqlite"))
-    if not store.is_current():
+    """The store, or a one-line reason it cannot be used. SQLite databases are created and
+    migrated on the spot; PostgreSQL ones must have been upgraded with `kco-sandbox db upgrade`."""
+    parsed = check_database_url(database_url)
+    with database_errors(database_url):
+        store = Store.for_url(database_url, migrate=parsed.get_backend_name() == "sqlite")
+        current = store.is_current()
+    if not current:
         store.close()
-        raise click.ClickException(
-            "the database schema is not current: run `kco-sandbox db upgrade` first"
+        shown = display_url(database_url)
+        raise ConfigError(
+            f"{given_as('database_url')} {shown}: the schema is not current; "
+            f"run `kco-sandbox db upgrade --database-url {shown}` first"
         )
     return store
 
@@ -252,8 +349,3 @@ def resolve_merchants(store: Store, settings: Settings, clock: SystemClock) -> l
     demo = Merchant(DEMO_MERCHANT_ID, new_secret(), DEFAULT_MERCHANT_NAME)
     store.merchants.put(demo, clock.now())
     return [demo]
-
-
-def display_url(url: str) -> str:
-    """The database URL without its password."""
-    return make_url(url).render_as_string(hide_password=True)

@@ -39,6 +39,14 @@ class Worker:
                 pause = self.poll
             self.stopping.wait(pause)
 
+    @property
+    def state(self) -> str:
+        """`alive` while the loop's thread runs, else `stopped` (not started, stopping, or ended
+        by an error it could not survive): what `GET /_sandbox/health` reports."""
+        thread = self._thread
+        running = thread is not None and thread.is_alive() and not self.stopping.is_set()
+        return "alive" if running else "stopped"
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="kco-callbacks", daemon=True)
         self._thread.start()

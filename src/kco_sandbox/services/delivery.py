@@ -51,6 +51,8 @@ class DeliveryService:
     # is still sending, and a dead worker's claim frees itself once its attempt would have timed
     # out anyway.
     wall: Callable[[], datetime] = _wall_now
+    # Told of every attempt made (the composition root counts them in the metrics).
+    on_attempt: Callable[[Callback, Attempt], None] | None = None
 
     @property
     def lease(self) -> timedelta:
@@ -148,7 +150,10 @@ class DeliveryService:
             status,
             error,
         )
-        return Attempt(started_at, status, duration, error)
+        attempt = Attempt(started_at, status, duration, error)
+        if self.on_attempt is not None:
+            self.on_attempt(callback, attempt)
+        return attempt
 
     def _acknowledged(self, order_id: str) -> bool:
         found = self.store.orders.get(order_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
 from kco_sandbox.domain.checkout.lifecycle import CheckoutStatus
 from kco_sandbox.domain.checkout.order import CheckoutOrder
@@ -85,6 +85,19 @@ class Checkouts:
             version=row[3],
             session=_decode_session(row[9]),
         )
+
+    def list_recent(self, limit: int) -> list[CheckoutRecord]:
+        """The newest `limit` orders (by `started_at`), newest first, for people to look at.
+
+        Each is read through `get`, so a record is built in one place: a listing of a few dozen
+        rows is no hot path.
+        """
+        newest = select(checkout_orders.c.order_id).order_by(
+            checkout_orders.c.started_at.desc(), checkout_orders.c.order_id.desc()
+        )
+        with self.db.read() as conn:
+            ids = conn.execute(newest.limit(limit)).scalars().all()
+        return [record for order_id in ids if (record := self.get(order_id)) is not None]
 
     def save(self, record: CheckoutRecord, expected_version: int) -> bool:
         """Write `record` if the stored version is still `expected_version`; False if it moved."""

@@ -52,6 +52,11 @@ class Store:
     def reads_are_local(self) -> bool:
         return self.db.reads_are_local
 
+    def ping(self) -> None:
+        """One `SELECT 1` on the reading connection; raises if the database does not answer."""
+        with self.db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def is_current(self) -> bool:
         return self.db.is_current()
 

@@ -126,6 +126,14 @@ class Outbox:
             ).scalar()
         return utc(value) if value is not None else None
 
+    def pending_count(self) -> int:
+        """Callbacks still to be attempted, due or not."""
+        with self.db.read() as conn:
+            count = conn.execute(
+                select(func.count()).where(callbacks.c.status == CallbackStatus.PENDING.value)
+            ).scalar()
+        return int(count or 0)
+
     def due_count(self, now: datetime) -> int:
         """Callbacks due at `now`, held by a worker or not."""
         with self.db.read() as conn:

@@ -17,6 +17,7 @@ from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import new_uuid
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.api import checkout as checkout_api
+from kco_sandbox.web.api import operations
 from kco_sandbox.web.api import order_management as management_api
 from kco_sandbox.web.api import sandbox as sandbox_api
 from kco_sandbox.web.auth import Authenticator
@@ -40,11 +41,20 @@ ROUTES = API_ROUTES + management_api.ROUTES + pages.ROUTES
 
 
 def build_app(settings: Settings, services: Services, merchants: list[Merchant]) -> Starlette:
+    # The health probe stays on with `--no-sandbox-api`; the metrics go with the sandbox API.
+    sandbox_routes = (
+        (sandbox_api.ROUTES + operations.METRICS_ROUTES) if settings.sandbox_api else []
+    )
+    auth = Authenticator(merchants)
+    observe = operations.request_observer(auth, services.metrics if settings.sandbox_api else None)
     app = Starlette(
-        routes=ROUTES + (sandbox_api.ROUTES if settings.sandbox_api else []),
+        routes=ROUTES + operations.HEALTH_ROUTES + sandbox_routes,
         middleware=[
             Middleware(
-                WireMiddleware, new_id=new_uuid, record_call=services.sandbox.record_api_call
+                WireMiddleware,
+                new_id=new_uuid,
+                record_call=services.sandbox.record_api_call,
+                observe=observe,
             )
         ],
         exception_handlers={
@@ -54,7 +64,7 @@ def build_app(settings: Settings, services: Services, merchants: list[Merchant])
         },
     )
     app.router.redirect_slashes = False
-    app.state.ctx = AppContext(settings=settings, auth=Authenticator(merchants), services=services)
+    app.state.ctx = AppContext(settings=settings, auth=auth, services=services)
     shop = demo.create_shop(shop_account(merchants), app.state.ctx.base_url)
     app.routes.extend(demo.mount("/demo", shop))
     return app

@@ -10,8 +10,10 @@ from anyio.to_thread import run_sync
 from starlette.requests import Request
 
 from kco_sandbox.clock import Clock
+from kco_sandbox.metrics import Metrics
 from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.delivery import DeliveryService
+from kco_sandbox.services.health import HealthService
 from kco_sandbox.services.order_management import OrderManagementService
 from kco_sandbox.services.purchase import PurchaseService
 from kco_sandbox.services.sandbox import SandboxService
@@ -34,6 +36,8 @@ class Services:
     # Reads that finish in microseconds without waiting on locks or a network (SQLite in WAL
     # mode) run on the event loop; others go to a worker thread.
     reads_are_local: bool
+    health: HealthService
+    metrics: Metrics  # this app's own registry (see `kco_sandbox.metrics`)
 
 
 @dataclass(frozen=True, slots=True)

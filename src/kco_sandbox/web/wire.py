@@ -8,6 +8,8 @@
 - `Date` is added here (the server's own, lower-case one is switched off).
 - Calls on an order are handed to `record_call`, for the order's timeline (see
   `services/sandbox.py`).
+- Every answered request is handed to `observe` with its status and duration, for the access log
+  and the metrics (`web/api/operations.py`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ _ORDER_PATH: Final = re.compile(
 _LOCATION: Final = re.compile(rb"/orders/(?P<id>[0-9a-fA-F-]{36})$")
 # (order_id, method, path, status, correlation_id)
 CallRecorder = Callable[[str, str, str, int, str], None]
+# (scope after routing, status, seconds from arrival until the answer was sent, correlation_id)
+Observer = Callable[[Scope, int, float, str], None]
 
 
 def order_of(path: str, location: bytes | None) -> str | None:
@@ -78,17 +82,23 @@ class _HttpDate:
 
 class WireMiddleware:
     def __init__(
-        self, app: ASGIApp, new_id: IdFactory, record_call: CallRecorder | None = None
+        self,
+        app: ASGIApp,
+        new_id: IdFactory,
+        record_call: CallRecorder | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self.app = app
         self.new_id = new_id
         self.date = _HttpDate()
         self.record_call = record_call
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         correlation_id = self.new_id()
         scope.setdefault("state", {})["correlation_id"] = correlation_id
 
@@ -114,6 +124,10 @@ class WireMiddleware:
             # Answered here rather than by Starlette's outermost error middleware, whose answer
             # would bypass this one: lower-case names, no correlation id, a closed connection.
             await internal_error(correlation_id, exc)(scope, receive, send_canonical)
+        finally:
+            if self.observe is not None and "status" in answer:
+                elapsed = time.perf_counter() - started
+                self.observe(scope, answer["status"], elapsed, correlation_id)
         if self.record_call is not None and "status" in answer:
             order_id = order_of(scope["path"], answer["location"])
             if order_id is not None:
