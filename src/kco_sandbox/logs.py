@@ -18,6 +18,8 @@ TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # Structured fields ride on a record under this attribute (`extra={FIELDS: {...}}`); the JSON
 # format writes them as keys of their own, the text format has them in the message already.
 FIELDS: Final = "kco_fields"
+# Libraries kept at warning and above whatever the level: they log URLs whole.
+QUIETED: Final = ("httpx", "httpcore")
 
 ACCESS: Final = logging.getLogger("kco_sandbox.access")
 _ACCESS_LINE: Final = "%s %s %d %.1fms merchant=%s correlation_id=%s"
@@ -68,6 +70,11 @@ def configure(level: str, log_format: str = "text", stream: IO[str] | None = Non
     root.setLevel(level.upper())
     # Migrations at start-up say each step at info; a server's log needs none of it.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request's whole URL at info (a callback URL's `user:password@` and query
+    # tokens included), httpcore each connection step at debug: the delivery's own line says what
+    # was called, without them (docs/operations.md, "What is never logged").
+    for noisy in QUIETED:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def access(

@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import socket
+import time
 from typing import Any
 
 from tests.factories import MERCHANT, make_order
@@ -147,6 +148,23 @@ def test_stray_body_after_an_unframed_get_does_not_spoil_the_next_request(
         assert status == "HTTP/1.1 200 OK"
         sock.sendall(b"[]")
         sock.sendall(post)
+        status, rest = read_response(sock, rest)
+        assert status == "HTTP/1.1 200 OK"
+        assert rest == b""
+
+
+def test_a_framed_body_is_never_taken_for_a_stray_one(live_server: LiveServer) -> None:
+    _, _, order = create(live_server)
+    path = f"/checkout/v3/orders/{order['order_id']}"
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nauthorization: Basic {AUTH}\r\n".encode()
+    get = f"GET {path} HTTP/1.1\r\nHost: x\r\nauthorization: Basic {AUTH}\r\n\r\n".encode()
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(head)  # the head in two segments, the body exactly `{}`
+        time.sleep(0.1)
+        sock.sendall(b"content-length: 2\r\n\r\n{}" + get)
+        status, rest = read_response(sock, b"")
+        assert status == "HTTP/1.1 200 OK"
         status, rest = read_response(sock, rest)
         assert status == "HTTP/1.1 200 OK"
         assert rest == b""

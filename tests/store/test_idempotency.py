@@ -207,7 +207,7 @@ def _keys(engine: Engine) -> dict[str, tuple[Any, ...]]:
         tables = MetaData()
         tables.reflect(conn, only=["idempotency_keys"])
         table = tables.tables["idempotency_keys"]
-        ignored = ("merchant_id", "idempotency_key", "created_at")
+        ignored = ("merchant_id", "idempotency_key", "created_at", "scope")  # scope: 0006
         columns = [c for c in table.c if c.name not in ignored]
         rows = conn.execute(select(table.c.idempotency_key, *columns)).all()
     return {row[0]: tuple(row[1:]) for row in rows}

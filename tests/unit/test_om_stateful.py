@@ -275,8 +275,9 @@ class OmOrderMachine(RuleBasedStateMachine):
             return self.refused(RefundNotAllowed, call)
         if amount <= 0 or self.refunded + amount > self.captured:
             return self.refused(RefundNotAllowed, call)
-        if consistent_lines is False:
-            return self.refused(BadValue, call)
+        # A refund's lines are informational: lines that do not add up to the refunded amount
+        # are accepted (the vendor's OpenAPI file lists no 400 for refunds); a line whose own
+        # arithmetic is wrong is still refused (tests/api/test_bad_input.py).
         order, made = om_rules.refund(self.order, request, refund_id, self.now)
         assert (made.refund_id, made.refunded_amount, made.refunded_at) == (
             refund_id,

@@ -11,6 +11,10 @@ routes that serve it under a path, the bare path included.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html as markup
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,8 +75,47 @@ def _client(request: Request, account: ShopAccount) -> CheckoutClient:
     return CheckoutClient(_state(request).platform_url(request), account)
 
 
+# The inline code of a page: its own stylesheet, and the html_snippet's style, attribute and
+# script, which the shop embeds unchanged.
+_INLINE_SCRIPT: Final = re.compile(r"<script\b([^>]*)>(.*?)</script", re.DOTALL | re.IGNORECASE)
+_INLINE_STYLE: Final = re.compile(r"<style\b[^>]*>(.*?)</style", re.DOTALL | re.IGNORECASE)
+_STYLE_ATTRIBUTE: Final = re.compile(r"""\sstyle=(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_SRC: Final = re.compile(r"\ssrc\s*=", re.IGNORECASE)
+
+
+def _hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(html: str) -> str:
+    """The page's `Content-Security-Policy`: its inline code allowed by hash, nothing else inline.
+
+    Scripts, frames and the rest come from this origin only (the snippet's bootstrap script and
+    checkout frame are the platform's, which serves the shop); only this origin may frame it.
+    """
+    scripts = [
+        _hash(code)
+        for attributes, code in _INLINE_SCRIPT.findall(html)
+        if not _SRC.search(attributes)
+    ]
+    styles = [_hash(code) for code in _INLINE_STYLE.findall(html)]
+    attributes = [_hash(markup.unescape(a or b)) for a, b in _STYLE_ATTRIBUTE.findall(html)]
+    if attributes:
+        styles += ["'unsafe-hashes'", *attributes]
+    script_src = " ".join(["'self'", *dict.fromkeys(scripts)])
+    style_src = " ".join(["'self'", *dict.fromkeys(styles)])
+    return (
+        f"default-src 'self'; script-src {script_src}; style-src {style_src}; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
+    )
+
+
 def _page(html: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return HTMLResponse(html, status_code=status, headers={**_NO_STORE, **(headers or {})})
+    policy = {"Content-Security-Policy": content_security_policy(html)}
+    return HTMLResponse(
+        html, status_code=status, headers={**_NO_STORE, **policy, **(headers or {})}
+    )
 
 
 def _closed(here: str) -> Response:

@@ -38,7 +38,9 @@ class CheckoutService:
         return record
 
     def read_order(self, merchant: Merchant, order_id: str) -> CheckoutRecord:
-        record = self.store.checkouts.get(order_id)
+        # An id never holds a control character, and PostgreSQL refuses a NUL in a string: such
+        # an id names no order, so it is not looked up.
+        record = self.store.checkouts.get(order_id) if order_id.isprintable() else None
         if record is None:
             raise NotFound(f"Order {order_id} not found")
         return record.visible_to(merchant.merchant_id, self.clock.now())

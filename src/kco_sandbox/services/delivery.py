@@ -170,6 +170,11 @@ class DeliveryService:
 
 
 def without_query(url: str) -> str:
-    """The URL as logged: merchants put tokens in query strings, so those stay out of logs."""
+    """The URL as logged: scheme, host, port and path only.
+
+    Merchants put tokens in query strings and `user:password@` in the host part (sent as Basic
+    `Authorization`), so neither, nor a fragment, is ever logged.
+    """
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -2,7 +2,8 @@
 
 Reads return the order, a capture or a refund. Changes take the decoded request and an optional
 `Klarna-Idempotency-Key` and return what they made (a `Capture`, a `Refund`) or the order as they
-left it, or a `Replay` when the key was used before.
+left it, or a `Replay` when the key was used before on the same operation and order (and capture):
+a key is scoped to one operation on one order (`domain.order_management.idempotency.scope`).
 
 Every change goes through `_change`: it reads the order and looks the key up together and, if a
 call under the key already succeeded, returns that call's `Replay` before any rule runs (a repeat
@@ -26,7 +27,7 @@ from kco_sandbox.clock import Clock
 from kco_sandbox.domain.errors import NoSuchOrder, NotFound
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.order_management import rules
-from kco_sandbox.domain.order_management.idempotency import Replay
+from kco_sandbox.domain.order_management.idempotency import Replay, scope, scopes_answering
 from kco_sandbox.domain.order_management.lifecycle import OmAction
 from kco_sandbox.domain.order_management.order import (
     AuthorizationUpdate,
@@ -216,6 +217,7 @@ class OrderManagementService:
             lambda order, now: rules.add_capture_shipping_info(
                 order, capture_id, update.shipping_info, now
             ),
+            capture_id,
         )
 
     def trigger_send_out(
@@ -229,7 +231,7 @@ class OrderManagementService:
             rules.trigger_send_out(order, capture_id, now)
 
         return self._update(
-            merchant, order_id, OmAction.TRIGGER_SEND_OUT, idempotency_key, send_out
+            merchant, order_id, OmAction.TRIGGER_SEND_OUT, idempotency_key, send_out, capture_id
         )
 
     def extend_due_date(
@@ -246,6 +248,7 @@ class OrderManagementService:
             OmAction.EXTEND_DUE_DATE,
             idempotency_key,
             lambda order, now: rules.extend_due_date(order, capture_id, days, now),
+            capture_id,
         )
 
     def refund(
@@ -286,6 +289,7 @@ class OrderManagementService:
         operation: OmAction,
         idempotency_key: str | None,
         change: OrderChange,
+        capture_id: str | None = None,
     ) -> OmOrder | Replay:
         """`_change` for a rule that only changes the order; the result is the order after it."""
 
@@ -293,7 +297,7 @@ class OrderManagementService:
             changed = change(order, now)
             return changed, order if changed is None else changed
 
-        return self._change(merchant, order_id, operation, idempotency_key, rule)
+        return self._change(merchant, order_id, operation, idempotency_key, rule, capture_id)
 
     def _change(
         self,
@@ -302,10 +306,18 @@ class OrderManagementService:
         operation: OmAction,
         idempotency_key: str | None,
         rule: Rule[T],
+        capture_id: str | None = None,
     ) -> T | Replay:
-        """Replay the key's first answer, or apply `rule` and write it (see module docstring)."""
+        """Replay the key's first answer, or apply `rule` and write it (see module docstring).
+
+        The key is scoped to `operation` on `order_id` (and `capture_id`, for a capture-level
+        operation): the same key on another operation, order or capture is a new key.
+        """
+        scopes = scopes_answering(operation, order_id, capture_id)
         for _ in range(MAX_ATTEMPTS):
-            found = self.orders.get_or_replay(order_id, merchant.merchant_id, idempotency_key)
+            found = self.orders.get_or_replay(
+                order_id, merchant.merchant_id, idempotency_key, scopes
+            )
             if isinstance(found, Replay):
                 return found
             order, version = self._owned(found, merchant, order_id)
@@ -315,6 +327,7 @@ class OrderManagementService:
                 Remember(
                     merchant.merchant_id,
                     idempotency_key,
+                    scope(operation, order_id, capture_id),
                     Replay(operation, order_id, _created_id(result)),
                     now,
                 )

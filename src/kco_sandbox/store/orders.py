@@ -6,7 +6,8 @@ recorded in the same transaction as the change it answered, so a repeated key ca
 change twice, even when two requests with the same key race.
 
 A key keeps what its first call did (a `Replay`: operation, order, id of what it created), not an
-HTTP answer: the web layer renders the reply from that.
+HTTP answer: the web layer renders the reply from that. A key is stored under its scope (the
+operation and the ids it acted on) and looked up only in the scopes that may answer a call.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ _encode = msgspec.json.Encoder().encode
 
 @dataclass(frozen=True, slots=True)
 class Remember:
-    """Record `replay` under (`merchant_id`, `key`) together with a change."""
+    """Record `replay` under (`merchant_id`, `key`, `scope`) together with a change."""
 
     merchant_id: str
     key: str
+    scope: str
     replay: Replay
     at: datetime
 
@@ -90,10 +92,10 @@ class Orders:
         return bool(changed)
 
     def get_or_replay(
-        self, order_id: str, merchant_id: str, key: str | None
+        self, order_id: str, merchant_id: str, key: str | None, scopes: tuple[str, ...]
     ) -> Replay | tuple[OmOrder, int] | None:
-        """`key`'s replay if a call under it succeeded, else the order and its version (None: no
-        such order).
+        """`key`'s replay if a call under it succeeded in one of `scopes` (the first found, in
+        their order), else the order and its version (None: no such order).
 
         The order is read before the key, in one transaction: a change and its key commit
         together, so if the order read shows a change, the key read sees its key too (a racing
@@ -105,24 +107,29 @@ class Orders:
                     om_orders.c.order_id == order_id
                 )
             ).first()
-            replay = self._replay_on(conn, merchant_id, key) if key else None
+            replay = self._replay_on(conn, merchant_id, key, scopes) if key else None
         if replay is not None:
             return replay
         return (_decode_order(row.document), row.version) if row else None
 
-    def _replay_on(self, conn: Connection, merchant_id: str, key: str) -> Replay | None:
-        row = conn.execute(
+    def _replay_on(
+        self, conn: Connection, merchant_id: str, key: str, scopes: tuple[str, ...]
+    ) -> Replay | None:
+        rows = conn.execute(
             select(
+                idempotency_keys.c.scope,
                 idempotency_keys.c.operation,
                 idempotency_keys.c.order_id,
                 idempotency_keys.c.created_id,
             ).where(
                 idempotency_keys.c.merchant_id == merchant_id,
                 idempotency_keys.c.idempotency_key == key,
+                idempotency_keys.c.scope.in_(scopes),
             )
-        ).first()
-        if row is None:
+        ).all()
+        if not rows:
             return None
+        row = min(rows, key=lambda r: scopes.index(r.scope))
         operation = None if row.operation == UNKNOWN_OPERATION else OmAction(row.operation)
         return Replay(operation, row.order_id, row.created_id)
 
@@ -141,6 +148,7 @@ class Orders:
             {
                 "merchant_id": remember.merchant_id,
                 "idempotency_key": remember.key,
+                "scope": remember.scope,
                 "operation": replay.operation.value if replay.operation else UNKNOWN_OPERATION,
                 "order_id": replay.order_id,
                 "created_id": replay.created_id,

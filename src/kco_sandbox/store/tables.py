@@ -66,12 +66,15 @@ om_orders = Table(
 
 # What the first successful call under each `Klarna-Idempotency-Key` did, replayed for repeats:
 # the operation (an `OmAction` value; "unknown" on rows migration 0005 could not name), the order
-# it acted on, and the id of the capture or refund it created (NULL if it created nothing).
+# it acted on, and the id of the capture or refund it created (NULL if it created nothing). A key
+# is scoped to one operation on one order (and capture): `scope`, from
+# `domain.order_management.idempotency.scope`, is part of the key.
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("merchant_id", String(255), primary_key=True),
     Column("idempotency_key", String(255), primary_key=True),
+    Column("scope", String(255), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("operation", String(64), nullable=False),
     Column("order_id", String(36), nullable=True),

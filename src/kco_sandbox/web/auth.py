@@ -3,14 +3,15 @@
 - `Basic base64(<user>:<api key>)`: the classic form; the user name must be the merchant's.
 - `Basic <api key>`: the key sent as it is, not base64-encoded.
 
-Secrets are compared with `hmac.compare_digest` and never logged. Lookups go through a digest of
-the presented key, so the time a lookup takes says nothing about how much of a key was right.
+Secrets are compared with `hmac.compare_digest` (as bytes, so a non-ASCII credential is just a
+wrong one) and never logged. Lookups go through a digest of the presented key, so the time a
+lookup takes says nothing about how much of a key was right. A credential that is not base64, not
+ASCII or not UTF-8 is a wrong credential (401), never an error of ours.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Iterable
@@ -21,6 +22,12 @@ from kco_sandbox.domain.merchant import Merchant
 
 def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
+
+
+def _same(presented: str, expected: str) -> bool:
+    """A constant-time comparison that any presented text can go through: `compare_digest`
+    refuses `str`s with non-ASCII characters, so both sides are compared as UTF-8 bytes."""
+    return hmac.compare_digest(presented.encode(), expected.encode())
 
 
 class Authenticator:
@@ -37,9 +44,9 @@ class Authenticator:
             raise Unauthorized("Missing or malformed credentials")
         user, key = self._split(credential)
         merchant = self._by_key.get(_digest(key))
-        if merchant is None or not hmac.compare_digest(merchant.api_key, key):
+        if merchant is None or not _same(key, merchant.api_key):
             raise Unauthorized("Wrong credentials")
-        if user is not None and not hmac.compare_digest(user, merchant.merchant_id):
+        if user is not None and not _same(user, merchant.merchant_id):
             raise Unauthorized("Wrong credentials")
         return merchant
 
@@ -49,7 +56,7 @@ class Authenticator:
             return None, credential
         try:
             decoded = base64.b64decode(credential, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (`binascii.Error`), not ASCII, or not UTF-8 once decoded
             return None, credential
         user, sep, key = decoded.partition(":")
         if not sep:

@@ -43,6 +43,8 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         value = _decode(raw)
     except msgspec.DecodeError as exc:
         raise BadValue("body", f"malformed JSON: {exc}") from None
+    except RecursionError:  # msgspec refuses nesting deeper than it recurses (some 1000 levels)
+        raise BadValue("body", "JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise BadValue("body", "a JSON object is required")
     return value

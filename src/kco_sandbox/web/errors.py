@@ -14,6 +14,7 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
 
 from kco_sandbox import __version__
 from kco_sandbox.domain.errors import (
@@ -105,13 +106,34 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return render_error(request, NotFound("Not found"))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request, headers.get("Allow", "")))
     # The vendor's shape for this, as recorded: HTTP_ERROR with one empty message.
     return Response(
         error_body(HttpError.code, [""], correlation_id(request)),
         status_code=exc.status_code,
-        headers=exc.headers,  # `Allow` on a 405
+        headers=headers,
         media_type="application/json",
     )
+
+
+_METHOD_ORDER: Final = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request, allow: str) -> list[str]:
+    """Every method the request's path takes, for a 405's `Allow`.
+
+    Starlette's `Allow` names the methods of the first route whose path matched; a path served by
+    several routes (a GET and a POST handler) takes the methods of all of them.
+    """
+    methods = {m.strip() for m in allow.split(",") if m.strip()}
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods, key=lambda m: (*_METHOD_ORDER, m).index(m))
 
 
 def internal_error(correlation: str, exc: BaseException) -> Response:

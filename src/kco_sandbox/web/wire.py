@@ -6,6 +6,10 @@
   a server that writes names as the app sends them: uvicorn with its h11 protocol does.
 - Every response carries `Klarna-Correlation-Id`; the same id is in error bodies and logs.
 - `Date` is added here (the server's own, lower-case one is switched off).
+- Every response carries `X-Content-Type-Options: nosniff`, and an HTML one that names no
+  `Content-Security-Policy` of its own gets `DEFAULT_CSP`: same-origin content only, framed by
+  same-origin pages only. The hosted checkout page and the demo shop send policies of their own
+  (docs/operations.md, "Headers").
 - Calls on an order are handed to `record_call`, for the order's timeline (see
   `services/sandbox.py`).
 - Every answered request is handed to `observe` with its status and duration, for the access log
@@ -26,6 +30,12 @@ from kco_sandbox.ids import IdFactory
 from kco_sandbox.web.errors import internal_error
 
 CORRELATION_HEADER: Final = "Klarna-Correlation-Id"
+CSP_HEADER: Final = b"Content-Security-Policy"
+NOSNIFF_HEADER: Final = b"X-Content-Type-Options"
+DEFAULT_CSP: Final = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
 # Names whose canonical spelling is not plain Title-Case.
 _SPECIAL: Final[dict[bytes, bytes]] = {
     b"www-authenticate": b"WWW-Authenticate",
@@ -63,6 +73,11 @@ def canonical(name: bytes) -> bytes:
         if len(_spellings) < 1024:
             _spellings[name] = spelled
     return spelled
+
+
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    kind = next((v for k, v in headers if k == b"Content-Type"), b"")
+    return kind.split(b";", 1)[0].strip().lower() == b"text/html"
 
 
 class _HttpDate:
@@ -113,6 +128,10 @@ class WireMiddleware:
                 if CORRELATION_HEADER.encode() not in names:
                     headers.append((CORRELATION_HEADER.encode(), correlation_id.encode()))
                 headers.append((b"Date", self.date.value()))
+                if NOSNIFF_HEADER not in names:
+                    headers.append((NOSNIFF_HEADER, b"nosniff"))
+                if CSP_HEADER not in names and _is_html(headers):
+                    headers.append((CSP_HEADER, DEFAULT_CSP.encode()))
                 message["headers"] = headers
             await send(message)
 

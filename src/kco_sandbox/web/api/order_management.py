@@ -1,14 +1,17 @@
 """`/ordermanagement/v1/orders/{order_id}` handlers: authenticate, decode, call the service, render.
 
 Each handler calls one `OrderManagementService` method. Every mutating call honours
-`Klarna-Idempotency-Key`: a repeated key from the same merchant answers what its first successful
-call answered, whatever the repeat's body (the service returns a `Replay`, rendered here like the
-original answer). Captures and refunds answer `201` with an empty body, an absolute `Location`
-and their id header; every other change answers `204` with no content, as the vendor's do.
+`Klarna-Idempotency-Key`: a repeat of the same operation on the same order (and capture) with a
+key from the same merchant answers what its first successful call answered, whatever the repeat's
+body (the service returns a `Replay`, rendered here like the original answer); the same key on
+another operation or order is a new key. Captures and refunds answer `201` with an empty body,
+an absolute `Location` and their id header; every other change answers `204` with no content, as
+the vendor's do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -16,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from kco_sandbox.domain.errors import BadValue, KcoError, NoSuchOrder, NotFound
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.order_management.idempotency import Replay
 from kco_sandbox.domain.order_management.order import (
@@ -44,15 +48,36 @@ BASE = "/ordermanagement/v1/orders/{order_id}"
 _encode = msgspec.json.Encoder().encode
 
 
-def _context(request: Request) -> tuple[AppContext, Merchant, str]:
-    """The app context, the authenticated merchant and the order id of the path."""
+def _no_such_order(order_id: str) -> KcoError:
+    return NoSuchOrder(f"Order {order_id} not found")
+
+
+def _context(
+    request: Request, missing: Callable[[str], KcoError] = _no_such_order
+) -> tuple[AppContext, Merchant, str]:
+    """The app context, the authenticated merchant and the order id of the path.
+
+    An id never holds a control character (and PostgreSQL refuses a NUL in a string): such an
+    id names no order, and answers `missing(order_id)`, the error of the service for an unknown
+    order, without a look-up.
+    """
     ctx: AppContext = request.app.state.ctx
     merchant = ctx.auth.merchant_for(request.headers.get("authorization"))
-    return ctx, merchant, request.path_params["order_id"]
+    order_id: str = request.path_params["order_id"]
+    if not order_id.isprintable():
+        raise missing(order_id)
+    return ctx, merchant, order_id
+
+
+KEY_HEADER = "Klarna-Idempotency-Key"
+MAX_KEY_LENGTH = 255  # the store's column (PostgreSQL enforces it; SQLite would not)
 
 
 def _key(request: Request) -> str | None:
-    return request.headers.get("klarna-idempotency-key") or None
+    key = request.headers.get(KEY_HEADER) or None
+    if key is not None and (len(key) > MAX_KEY_LENGTH or not key.isprintable()):
+        raise BadValue(KEY_HEADER)
+    return key
 
 
 def _json(value: Any) -> Response:
@@ -109,8 +134,11 @@ async def get_capture(request: Request) -> Response:
 
 
 async def get_refund(request: Request) -> Response:
-    ctx, merchant, order_id = _context(request)
     refund_id = request.path_params["refund_id"]
+    ctx, merchant, order_id = _context(
+        request,
+        lambda order_id: NotFound(f"Refund {refund_id} cannot be found for order {order_id}"),
+    )
     found = await ctx.read(lambda: ctx.management.get_refund(merchant, order_id, refund_id))
     return _json(render_refund(found))
 
@@ -252,7 +280,10 @@ async def extend_due_date(request: Request) -> Response:
 
 
 async def create_refund(request: Request) -> Response:
-    ctx, merchant, order_id = _context(request)
+    # The vendor's file names NOT_FOUND, not NO_SUCH_ORDER, for a refund on no order.
+    ctx, merchant, order_id = _context(
+        request, lambda order_id: NotFound(f"Order {order_id} not found")
+    )
     body = await decode(request, ctx.settings.max_body_bytes, RefundRequest)
     key = _key(request)
     done = await ctx.write(lambda: ctx.management.refund(merchant, order_id, body, key))

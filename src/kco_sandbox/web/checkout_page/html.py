@@ -7,6 +7,8 @@ page script reads and hands to the merchant page's bootstrap, see docs/checkout-
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import re
 from importlib.resources import files
@@ -63,6 +65,28 @@ def theme(order: CheckoutOrder) -> str:
     return "".join(rules)
 
 
+def stylesheet(order: CheckoutOrder) -> str:
+    """The one inline `<style>` of a screen: the page's CSS and the merchant's theme."""
+    return CSS + theme(order)
+
+
+def content_security_policy(order: CheckoutOrder | None) -> str:
+    """The `Content-Security-Policy` of a checkout screen (docs/operations.md, "Headers").
+
+    The page is framed by merchant pages on any origin (`frame-ancestors *`); its one script is
+    `/kco/checkout.page.js` (the state element is JSON, never run) and its one stylesheet is the
+    inline `<style>`, allowed by its hash; without an order (the not-found page) no style at all.
+    """
+    style = "'none'"
+    if order is not None:
+        digest = hashlib.sha256(stylesheet(order).encode("utf-8")).digest()
+        style = f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+    return (
+        f"default-src 'self'; script-src 'self'; style-src {style}; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors *"
+    )
+
+
 def document(order: CheckoutOrder, step: str, body: str, state: dict[str, Any]) -> str:
     """One complete checkout screen."""
     lang = esc(order.locale.split("-")[0])
@@ -70,7 +94,7 @@ def document(order: CheckoutOrder, step: str, body: str, state: dict[str, Any]) 
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Checkout</title>
-<style>{CSS}{theme(order)}</style>
+<style>{stylesheet(order)}</style>
 </head><body data-step="{esc(step)}">
 <p class="testdrive" id="testdrive-marker">TEST DRIVE: no real money moves</p>
 <main id="klarna-checkout-{esc(step)}">

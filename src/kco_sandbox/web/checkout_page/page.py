@@ -18,7 +18,7 @@ from kco_sandbox.domain.checkout.record import CheckoutRecord
 from kco_sandbox.services.purchase import PAYMENT_METHODS
 from kco_sandbox.web.checkout_page.address import address_step
 from kco_sandbox.web.checkout_page.forms import Form
-from kco_sandbox.web.checkout_page.html import document, esc, money
+from kco_sandbox.web.checkout_page.html import content_security_policy, document, esc, money
 from kco_sandbox.web.checkout_page.state import Screen, page_state
 from kco_sandbox.web.checkout_page.steps import (
     closed,
@@ -128,7 +128,11 @@ def render(record: CheckoutRecord, screen: Screen) -> Response:
         canonical += f"?step={screen.step}"
     state = page_state(record, screen, canonical)
     page = document(record.order, screen.step, screen.body, state)
-    return HTMLResponse(page, status_code=screen.status_code, headers={"Cache-Control": "no-store"})
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": content_security_policy(record.order),
+    }
+    return HTMLResponse(page, status_code=screen.status_code, headers=headers)
 
 
 def not_found(order_id: str) -> Response:
@@ -137,7 +141,11 @@ def not_found(order_id: str) -> Response:
         '<body><p id="testdrive-marker">TEST DRIVE</p>'
         f'<h1 id="checkout-not-found">No checkout {esc(order_id)}</h1></body></html>'
     )
-    return HTMLResponse(page, status_code=404, headers={"Cache-Control": "no-store"})
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": content_security_policy(None),
+    }
+    return HTMLResponse(page, status_code=404, headers=headers)
 
 
 def screen_for(record: CheckoutRecord, query: dict[str, str]) -> Screen:
