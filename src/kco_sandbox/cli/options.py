@@ -79,7 +79,7 @@ port_option = click.option(
     default=DEFAULTS.port,
     show_default=True,
     show_envvar=True,
-    type=int,
+    type=click.IntRange(0, 65535),
     help="Port the server listens on.",
 )
 log_level_option = click.option(

@@ -44,17 +44,8 @@ DEMO_MERCHANT_ID = "demo-merchant"
 
 
 @click.command()
-@click.option(
-    "--host", envvar="KCO_SANDBOX_HOST", default=DEFAULTS.host, show_default=True, show_envvar=True
-)
-@click.option(
-    "--port",
-    envvar="KCO_SANDBOX_PORT",
-    default=DEFAULTS.port,
-    show_default=True,
-    show_envvar=True,
-    type=click.IntRange(0, 65535),
-)
+@options.host_option
+@options.port_option
 @options.database_option
 @click.option(
     "--public-url",
