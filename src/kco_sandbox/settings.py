@@ -55,6 +55,43 @@ class Settings:
     log_level: str = "info"
     # `text` for people, `json` (one object per line) for log collectors: docs/operations.md.
     log_format: str = "text"
+    # `local` (one developer, everything on) or `shared` (one server for a team's CI: no demo
+    # shop, `public_url` required, callbacks only to public hosts or `callback_hosts`).
+    # `with_profile` applies it; docs/running-for-a-team.md says what each setting does.
+    profile: str = "local"
+    # Host names (with an optional port) a client may name in `Host` when `public_url` is empty,
+    # besides the listen address, `localhost`, `127.0.0.1` and `[::1]`; any other Host is a 400.
+    allowed_hosts: tuple[str, ...] = ()
+    # The demo shop at /demo (None: on unless the profile is `shared` or the sandbox API is off).
+    demo_shop: bool | None = None
+    # Where callbacks may go: host patterns (`shop.example`, `*.example.com`, `host:port`); empty
+    # allows any host. Loopback, private and link-local addresses are refused unless listed, when
+    # `private_callbacks` is off (None: on in `local`, off in `shared`).
+    callback_hosts: tuple[str, ...] = ()
+    private_callbacks: bool | None = None
+    # Connections: at most this many open at once, idle keep-alive connections closed after
+    # `idle_timeout` seconds, a request's headers and body read within `request_timeout`.
+    max_connections: int = 1000
+    idle_timeout: float = 30.0
+    request_timeout: float = 30.0
+    # Synchronous merchant callbacks (validation, address, shipping, country) one merchant may
+    # have in flight at once; more wait, so a slow shop cannot hold every worker thread.
+    merchant_callback_slots: int = 8
+    # Days after an order can no longer change (on its merchant's clock) until it, its events,
+    # idempotency keys and delivered callbacks are deleted; 0 keeps everything.
+    retention_days: float = 30.0
+
+    @property
+    def demo_shop_on(self) -> bool:
+        if self.demo_shop is not None:
+            return self.demo_shop
+        return self.profile != "shared" and self.sandbox_api
+
+    @property
+    def private_callbacks_on(self) -> bool:
+        if self.private_callbacks is not None:
+            return self.private_callbacks
+        return self.profile != "shared"
 
     @property
     def delivery(self) -> Delivery:
@@ -67,6 +104,21 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+PROFILES = ("local", "shared")
+
+
+def check_profile(settings: Settings) -> Settings:
+    """`settings` if they make sense for their profile; `ValueError` saying what is missing."""
+    if settings.profile not in PROFILES:
+        raise ValueError(f"unknown profile {settings.profile!r}; the profiles are local, shared")
+    if settings.profile == "shared" and not settings.public_url:
+        raise ValueError(
+            "the shared profile needs --public-url (the URL teams reach the server at), "
+            "so that no client's Host header decides the URLs the platform hands out"
+        )
+    return settings
 
 
 def parse_merchant(text: str) -> Merchant:

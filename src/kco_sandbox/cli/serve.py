@@ -25,6 +25,7 @@ from kco_sandbox.cli.errors import (
     given_as,
 )
 from kco_sandbox.cli.options import DEFAULTS
+from kco_sandbox.cli.serve_options import shared_use_options
 from kco_sandbox.clock import SystemClock
 from kco_sandbox.domain.delivery import parse_gaps
 from kco_sandbox.domain.merchant import Merchant
@@ -33,6 +34,7 @@ from kco_sandbox.platform import build_platform
 from kco_sandbox.settings import (
     DEFAULT_MERCHANT_NAME,
     Settings,
+    check_profile,
     load_merchants_file,
     parse_merchant,
     unique_merchants,
@@ -135,6 +137,7 @@ DEMO_MERCHANT_ID = "demo-merchant"
 @options.clock_scale_option
 @options.log_level_option
 @options.log_format_option
+@shared_use_options
 def serve(
     host: str,
     port: int,
@@ -155,6 +158,16 @@ def serve(
     clock_scale: float,
     log_level: str,
     log_format: str,
+    profile: str,
+    allowed_hosts: tuple[str, ...],
+    demo_shop: bool | None,
+    callback_hosts: tuple[str, ...],
+    private_callbacks: bool | None,
+    max_connections: int,
+    idle_timeout: float,
+    request_timeout: float,
+    merchant_callback_slots: int,
+    retention_days: float,
 ) -> None:
     """Run the server until SIGINT or SIGTERM."""
     configured = configured_merchants(merchants, merchants_file)
@@ -179,7 +192,21 @@ def serve(
         clock_scale=clock_scale,
         log_level=log_level,
         log_format=log_format,
+        profile=profile,
+        allowed_hosts=allowed_hosts,
+        demo_shop=demo_shop,
+        callback_hosts=callback_hosts,
+        private_callbacks=private_callbacks,
+        max_connections=max_connections,
+        idle_timeout=idle_timeout,
+        request_timeout=request_timeout,
+        merchant_callback_slots=merchant_callback_slots,
+        retention_days=retention_days,
     )
+    try:
+        check_profile(settings)
+    except ValueError as exc:
+        raise ConfigError(f"{given_as('profile')} {profile}: {exc}") from exc
     logs.configure(settings.log_level, settings.log_format)
     sockets = bind(host, port)
     try:
