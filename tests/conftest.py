@@ -119,6 +119,8 @@ def settings() -> Settings:
         shipping_callback_timeout=5.0,
         validation_timeout=1.5,
         validation_required_timeout=2.0,
+        # Starlette's TestClient names `testserver` in `Host`; allowed here, not by default.
+        allowed_hosts=("testserver",),
     )
 
 

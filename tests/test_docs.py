@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
+
 from kco_sandbox.domain.order_management.lifecycle import ALLOWED, OmAction, OmStatus
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -26,3 +28,17 @@ def test_the_order_management_lifecycle_table_is_the_codes() -> None:
     text = (DOCS / "order-management.md").read_text()
     # To regenerate: python -c "from tests.test_docs import lifecycle_table as t; print(t())"
     assert lifecycle_table() in text
+
+
+def test_every_flag_of_serve_is_in_the_readme() -> None:
+    from kco_sandbox.cli.serve import serve
+
+    readme = (DOCS.parent / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `--")]
+    for param in serve.params:
+        if not isinstance(param, click.Option) or param.name == "help":
+            continue
+        flag = max(param.opts, key=len)
+        row = next((r for r in rows if r.startswith(f"| `{flag}")), None)
+        assert row is not None, f"{flag} has no row in the README's table of serve's flags"
+        assert f"`{param.envvar}`" in row, f"{flag}: the README names another variable"

@@ -1,12 +1,15 @@
-"""The one clock of the platform.
+"""The platform's clocks: the base clock, and each merchant's own time on top of it.
 
-Everything that depends on time (checkout expiry, later authorization expiry and the callback
-schedule) asks a `Clock`, never `datetime.now()`, so tests and the control API can move time.
+Everything that depends on time (checkout expiry, authorization expiry, the callback schedule)
+asks a clock, never `datetime.now()`, so tests and the control API can move time. The base clock
+(`SystemClock`, or `FrozenClock` in tests) is the platform's; `MerchantClocks` adds each
+merchant's own offset, which only that merchant moves, so no merchant disturbs another.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -95,3 +98,91 @@ class FrozenClock:
 
     def catch_up(self, offset: timedelta) -> None:
         self._now = max(self._now, self._start + offset)
+
+
+# How far one advance may move a merchant's clock, and how far ahead of the base clock a
+# merchant's clock may ever be. Both keep every time the platform computes (expiry, schedules,
+# the 48-hour windows) far inside `datetime`'s range, whatever a client sends.
+MAX_ADVANCE = timedelta(days=400)
+MAX_OFFSET = timedelta(days=3650)
+
+
+def bounded(offset: timedelta) -> timedelta:
+    """`offset` within [0, MAX_OFFSET]: an offset stored before the bounds existed (or by hand)
+    must not make every later request fail."""
+    return min(max(offset, timedelta(0)), MAX_OFFSET)
+
+
+class MerchantClocks:
+    """Every merchant's own time: the base clock plus that merchant's offset.
+
+    A merchant moving its clock (the sandbox API) moves only its own orders' expiry, its
+    callbacks' schedule and its events' times; other merchants and the platform itself (health,
+    metrics) keep the base clock's time. Tests move the base clock (`FrozenClock`) to move
+    everyone at once.
+
+    Merchants that never moved their clock share `default` (the platform-wide offset that
+    databases stored before clocks were per merchant); offsets only grow, so a worker process
+    catching up with what another process stored can never move a clock back.
+    """
+
+    def __init__(self, base: MovableClock, default: timedelta = timedelta(0)) -> None:
+        self.base = base
+        self._default = bounded(default)
+        self._offsets: dict[str, timedelta] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def scale(self) -> float:
+        return self.base.scale
+
+    @property
+    def default(self) -> timedelta:
+        """The offset of every merchant that has not moved its own clock."""
+        return self._default
+
+    def offset(self, merchant_id: str) -> timedelta:
+        return self._offsets.get(merchant_id, self._default)
+
+    def now(self, merchant_id: str) -> datetime:
+        return self.base.now() + self.offset(merchant_id)
+
+    def default_now(self) -> datetime:
+        """The time of every merchant that has not moved its clock."""
+        return self.base.now() + self._default
+
+    def advance(self, merchant_id: str, delta: timedelta) -> timedelta:
+        """Move one merchant's clock forward by `delta`; its new offset.
+
+        Refuses (ValueError, nothing moves) a step back, a step over `MAX_ADVANCE`, or a total
+        offset over `MAX_OFFSET`: the service checks these first to answer in the API's words.
+        """
+        if delta < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        if delta > MAX_ADVANCE:
+            raise ValueError("one advance moves the clock at most 400 days")
+        with self._lock:
+            offset = self.offset(merchant_id) + delta
+            if offset > MAX_OFFSET:
+                raise ValueError("a merchant's clock is at most 10 years ahead")
+            self._offsets[merchant_id] = offset
+        return offset
+
+    def catch_up(self, offsets: Mapping[str, timedelta], default: timedelta | None = None) -> None:
+        """Take the offsets another process reached (never moving a clock back)."""
+        with self._lock:
+            if default is not None:
+                self._default = max(self._default, bounded(default))
+            for merchant_id, offset in offsets.items():
+                self._offsets[merchant_id] = max(self.offset(merchant_id), bounded(offset))
+
+    def moved(self) -> dict[str, datetime]:
+        """The time of each merchant whose clock differs from the default one: what the outbox
+        needs beyond `default_now()` to know what is due (bounded by the merchants that moved)."""
+        base = self.base.now()
+        with self._lock:
+            return {
+                merchant_id: base + offset
+                for merchant_id, offset in self._offsets.items()
+                if offset != self._default
+            }

@@ -4,12 +4,20 @@
 standard error, as text for people or as one JSON object per line for log collectors
 (`--log-format`). `access(...)` writes the access line; `web/api/operations.py` calls it once per
 request after the answer is sent. What a line holds and never holds is in docs/operations.md.
+
+`Tally` and `ConnectionLog` keep the log's size bounded under a flood: events a client can cause
+once per connection (a refused accept, a timed-out request, a malformed request uvicorn warns
+about) are counted, and each kind is written at most once per window with its count, never once
+per event (docs/operations.md, "Limits").
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any, Final
 
@@ -104,3 +112,124 @@ def access(
             }
         },
     )
+
+
+CONNECTIONS: Final = logging.getLogger("kco_sandbox.connections")
+TALLY_WINDOW: Final = 10.0
+# uvicorn's warnings a client can cause on every request it sends (`uvicorn.error`): counted by
+# `ConnectionLog` instead of written each time. The last one follows the second, and advises
+# installing a WebSocket library the platform does not use: it is dropped, not counted.
+UVICORN_COUNTED: Final = ("Invalid HTTP request received.", "Unsupported upgrade request.")
+UVICORN_DROPPED: Final = ("No supported WebSocket library detected",)
+
+
+class Tally:
+    """Counts one kind of event; writes `message` with the count at most once per `window`.
+
+    The first event after a quiet window is written at once (so a single one is seen when it
+    happens); the ones after it are counted, and `flush` (called on a timer) writes the count once
+    the window has passed. The clock is injected (`time.monotonic` by default).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        level: int = logging.WARNING,
+        *,
+        window: float = TALLY_WINDOW,
+        logger: logging.Logger = CONNECTIONS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.message = message
+        self.level = level
+        self.window = window
+        self.logger = logger
+        self.clock = clock
+        self.total = 0
+        self._count = 0
+        self._written_at = -math.inf
+
+    def add(self, count: int = 1) -> None:
+        self.total += count
+        self._count += count
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the count if there is one and the last line is a window old."""
+        if not self._count:
+            return
+        now = self.clock()
+        if now - self._written_at < self.window:
+            return
+        count, self._count, self._written_at = self._count, 0, now
+        self.logger.log(
+            self.level,
+            "%s (%d in the last %g s)",
+            self.message,
+            count,
+            self.window,
+            extra={FIELDS: {"event": self.message, "count": count, "window_s": self.window}},
+        )
+
+
+class ConnectionLog(logging.Filter):
+    """The tallies of connection-level events, and a filter that counts uvicorn's per-request
+    warnings (`UVICORN_COUNTED`) instead of letting each through.
+
+    `install()` puts the filter on uvicorn's logger, `uninstall()` takes it off; `flush()` is
+    called on a timer by the server (`web/serving.py`).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.accept_failed = Tally(
+            "could not accept a connection (out of file descriptors or memory); retrying",
+            logging.ERROR,
+            clock=clock,
+        )
+        self.timed_out = Tally(
+            "requests not received within --request-timeout: answered 408 and closed",
+            logging.INFO,
+            clock=clock,
+        )
+        self.stalled = Tally(
+            "connections closed: the client stopped reading the answer", logging.INFO, clock=clock
+        )
+        self.evicted = Tally(
+            "--max-connections reached: idle keep-alive connections closed to make room",
+            clock=clock,
+        )
+        self.waiting = Tally(
+            "--max-connections reached, none idle: new connections wait in the listen queue",
+            clock=clock,
+        )
+        self.refused = Tally(
+            "malformed or upgrade requests refused (uvicorn's warning, counted)", clock=clock
+        )
+        self.tallies = (
+            self.accept_failed,
+            self.timed_out,
+            self.stalled,
+            self.evicted,
+            self.waiting,
+            self.refused,
+        )
+        self._uvicorn = logging.getLogger("uvicorn.error")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not isinstance(record.msg, str):
+            return True
+        if record.msg.startswith(UVICORN_COUNTED):
+            self.refused.add()
+            return False
+        return not record.msg.startswith(UVICORN_DROPPED)
+
+    def install(self) -> None:
+        self._uvicorn.addFilter(self)
+
+    def uninstall(self) -> None:
+        self._uvicorn.removeFilter(self)
+
+    def flush(self) -> None:
+        for tally in self.tallies:
+            tally.flush()

@@ -7,13 +7,15 @@ entry point runs the same parts the same way.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
 from kco_sandbox import __version__
-from kco_sandbox.clock import MovableClock
+from kco_sandbox.clock import MerchantClocks, MovableClock
+from kco_sandbox.domain.callback_hosts import parse_patterns
 from kco_sandbox.domain.delivery import Attempt, Callback
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory, new_uuid
@@ -25,6 +27,7 @@ from kco_sandbox.services.delivery import DeliveryService
 from kco_sandbox.services.health import HealthService, WorkerState, worker_off
 from kco_sandbox.services.order_management import OrderManagementService
 from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
+from kco_sandbox.services.retention import RetentionService
 from kco_sandbox.services.sandbox import SandboxService
 from kco_sandbox.settings import Settings
 from kco_sandbox.store import Store
@@ -32,28 +35,43 @@ from kco_sandbox.web.app import build_app
 from kco_sandbox.web.context import Services
 
 
+def merchant_http(settings: Settings) -> MerchantHttp:
+    """The edge to merchants, with where callbacks may go and each merchant's callback slots."""
+    return MerchantHttp(
+        callback_hosts=settings.callback_hosts,
+        private_callbacks=settings.private_callbacks_on,
+        slots=settings.merchant_callback_slots,
+    )
+
+
 def delivery(
     store: Store,
-    clock: MovableClock,
+    clocks: MerchantClocks,
     settings: Settings,
     http: MerchantHttp | None = None,
     on_attempt: Callable[[Callback, Attempt], None] | None = None,
 ) -> DeliveryService:
-    """Callback delivery and the clock that drives it, continuing at the stored offset."""
+    """Callback delivery and the merchants' clocks that drive it, continuing at the stored
+    offsets."""
     service = DeliveryService(
-        clock, store, http or MerchantHttp(), settings.delivery, on_attempt=on_attempt
+        clocks, store, http or merchant_http(settings), settings.delivery, on_attempt=on_attempt
     )
     service.load()
     return service
 
 
-def delivery_round(services: Services, poll: float = 1.0) -> Round:
+def delivery_round(
+    services: Services, poll: float = 1.0, prune: Callable[[], object] | None = None
+) -> Round:
     """One round of the delivery worker in `serve`: deliver what is due, then write the buffered
-    API call log (about once a `poll`, when no write transaction took it along)."""
+    API call log (about once a `poll`, when no write transaction took it along), then `prune`
+    (retention: it runs at most once a minute, in bounded batches, see `services/retention.py`)."""
 
     def run_round() -> float:
         pause = services.delivery.run_round(poll)
         services.sandbox.flush_api_calls()
+        if prune is not None:
+            prune()
         return pause
 
     return run_round
@@ -67,19 +85,21 @@ def build_services(
     caller: MerchantHttp | None = None,
     worker_state: WorkerState = worker_off,
 ) -> Services:
-    http = caller or MerchantHttp()  # one edge for checkout callbacks and deliveries
+    http = caller or merchant_http(settings)  # one edge for checkout callbacks and deliveries
     metrics = Metrics(__version__)  # a registry of this app's own
+    clocks = MerchantClocks(clock)  # each merchant's own time over the platform's clock
     return Services(
-        clock=clock,
+        clock=clocks,
         checkout=CheckoutService(
             store=store,
-            clock=clock,
+            clock=clocks,
             new_id=new_id,
             allow_http_callbacks=settings.allow_http_callbacks,
+            callback_hosts=parse_patterns(settings.callback_hosts),
         ),
         purchase=PurchaseService(
             store=store,
-            clock=clock,
+            clock=clocks,
             caller=http,
             allow_http_callbacks=settings.allow_http_callbacks,
             timeouts=CallbackTimeouts(
@@ -90,11 +110,11 @@ def build_services(
             new_id=new_id,
             delivery=settings.delivery,
         ),
-        management=OrderManagementService(orders=store.orders, clock=clock, new_id=new_id),
-        delivery=delivery(store, clock, settings, http, on_attempt=metrics.callback_attempt),
-        sandbox=SandboxService(store=store, clock=clock, new_id=new_id),
+        management=OrderManagementService(orders=store.orders, clock=clocks, new_id=new_id),
+        delivery=delivery(store, clocks, settings, http, on_attempt=metrics.callback_attempt),
+        sandbox=SandboxService(store=store, clock=clocks, new_id=new_id),
         reads_are_local=store.reads_are_local,
-        health=HealthService(store, clock, worker_state),
+        health=HealthService(store, clocks, worker_state),
         metrics=metrics,
     )
 
@@ -108,7 +128,17 @@ def create_app(
     caller: MerchantHttp | None = None,
 ) -> Starlette:
     """The web app over `store`, serving `merchants` (the ones that may sign in)."""
-    return build_app(settings, build_services(settings, store, clock, new_id, caller), merchants)
+    services = build_services(settings, store, clock, new_id, caller)
+    return build_app(settings, services, merchants, form_key(store))
+
+
+FORM_KEY = "checkout_form_key"
+
+
+def form_key(store: Store) -> bytes:
+    """The key of the hosted checkout page's form tokens, made once and kept with the data: a
+    page stays valid across a restart and in every process serving the same database."""
+    return bytes.fromhex(store.state.setdefault(FORM_KEY, secrets.token_hex(32)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +160,10 @@ def build_platform(
         return worker.state if worker is not None else "off"
 
     services = build_services(settings, store, clock, worker_state=worker_state)
-    app = build_app(settings, services, merchants)
-    worker = Worker(delivery_round(services)) if settings.worker else None
+    app = build_app(settings, services, merchants, form_key(store))
+    # Each merchant's orders are judged on that merchant's own clock.
+    retention = RetentionService(store, settings.retention_days, services.clock.now)
+    worker = (
+        Worker(delivery_round(services, prune=retention.prune_if_due)) if settings.worker else None
+    )
     return Platform(app=app, services=services, worker=worker)

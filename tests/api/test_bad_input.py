@@ -91,9 +91,12 @@ def test_deeply_nested_json_is_a_400(client: TestClient, depth: int) -> None:
 
 @pytest.mark.parametrize("bad_id", ["abc%00def", "abc%01def", f"{uuid.uuid4()}%00"])
 def test_an_id_with_a_control_character_is_not_found(client: TestClient, bad_id: str) -> None:
-    assert_error(client.get(f"{ORDERS}/{bad_id}"), 404, "NOT_FOUND")
-    assert_error(client.post(f"{ORDERS}/{bad_id}", json={}), 404, "NOT_FOUND")
-    assert_error(client.post(f"{ORDERS}/{bad_id}/abort"), 404, "NOT_FOUND")
+    for response in (  # an unknown checkout order: the bare 404 of an expired one
+        client.get(f"{ORDERS}/{bad_id}"),
+        client.post(f"{ORDERS}/{bad_id}", json={}),
+        client.post(f"{ORDERS}/{bad_id}/abort"),
+    ):
+        assert (response.status_code, response.content) == (404, b"")
     assert_error(client.get(f"{OM}/{bad_id}"), 404, "NO_SUCH_ORDER")
     assert_error(client.get(f"{OM}/{bad_id}/captures"), 404, "NO_SUCH_ORDER")
     assert_error(client.post(f"{OM}/{bad_id}/cancel"), 404, "NO_SUCH_ORDER")

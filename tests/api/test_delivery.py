@@ -17,9 +17,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from kco_sandbox import __version__
-from kco_sandbox.clock import FrozenClock
+from kco_sandbox.clock import FrozenClock, MerchantClocks
 from kco_sandbox.domain import faults as fault_state
 from kco_sandbox.domain.delivery import Callback, CallbackKind, Delivery
+from kco_sandbox.domain.errors import BadValue
 from kco_sandbox.domain.faults import Faults
 from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.services.delivery import DeliveryService
@@ -34,7 +35,7 @@ OM = "/ordermanagement/v1/orders"
 
 @pytest.fixture
 def service(store: Store, clock: FrozenClock, merchant_http: MerchantHttp) -> DeliveryService:
-    return DeliveryService(clock, store, merchant_http, Delivery(timeout=TIMEOUT))
+    return DeliveryService(MerchantClocks(clock), store, merchant_http, Delivery(timeout=TIMEOUT))
 
 
 def queue(
@@ -335,7 +336,7 @@ def test_an_advance_waits_for_a_callback_another_worker_holds(
     other = threading.Timer(0.3, service.deliver, args=(held,))
     other.start()
     began = time.monotonic()
-    advanced = service.advance(0)
+    advanced = service.advance(MERCHANT.merchant_id, 0)
     other.join()
     assert time.monotonic() - began >= 0.25  # it waited for the other worker
     assert advanced.attempted == 1
@@ -346,16 +347,17 @@ def test_the_clock_offset_is_stored_and_taken_up_by_another_process(
     store: Store, clock: FrozenClock, service: DeliveryService, receiver: Receiver
 ) -> None:
     queue(store, clock, receiver.url + "/push")
-    assert service.advance(150).attempted == 1
-    # Another process over the same data: its clock catches up at its next round.
-    elsewhere = FrozenClock()
+    assert service.advance(MERCHANT.merchant_id, 150).attempted == 1
+    # Another process over the same data: the merchant's clock catches up at its next round.
+    elsewhere = MerchantClocks(FrozenClock())
     other = DeliveryService(elsewhere, store, service.http, service.delivery)
-    assert elsewhere.offset == timedelta(0)
+    assert elsewhere.offset(MERCHANT.merchant_id) == timedelta(0)
     pause = other.run_round(poll=1.0)
-    assert elsewhere.offset == timedelta(seconds=150)
+    assert elsewhere.offset(MERCHANT.merchant_id) == timedelta(seconds=150)
+    assert elsewhere.offset("someone-else") == timedelta(0)  # only that merchant's
     assert pause == 1.0  # the next push is 4.5 minutes away: wait at most `poll`
-    with pytest.raises(ValueError, match="only moves forward"):
-        service.advance(-1)
+    with pytest.raises(BadValue, match="seconds"):
+        service.advance(MERCHANT.merchant_id, -1)
 
 
 def test_a_round_waits_until_the_next_callback_falls_due(
@@ -367,6 +369,9 @@ def test_a_round_waits_until_the_next_callback_falls_due(
     clock.advance(timedelta(seconds=-0.25))
     assert service.run_round(poll=1.0) == pytest.approx(0.25)
     clock.advance(timedelta(seconds=0.25))
+    # Due now: its merchant's lane sends it while the loop waits a moment before looking again.
+    assert service.run_round(poll=1.0) <= 0.05
+    service.lanes.wait()
     assert service.run_round(poll=1.0) == 1.0  # sent; the next one is minutes away
     assert len(receiver.calls("/push")) == 1
 

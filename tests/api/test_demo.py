@@ -1,8 +1,9 @@
 """The demo shop under `/demo`: its pages, its bad-input answers, and its whole flow over HTTP.
 
-The shop is an app of its own that calls the platform's Checkout API over real HTTP, which
-Starlette's TestClient cannot answer; the pages that need no call run on the `client` fixture,
-the whole flow on a `live_server`.
+The shop is an app of its own that calls the platform's Checkout API over real HTTP, where the
+server listens, which Starlette's TestClient cannot answer; the pages that need no call run on the
+`client` fixture, the whole flow on a `live_server`. Its security (the form token, whose orders a
+browser sees, where it sends credentials) is in `test_demo_security.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -40,6 +41,27 @@ from tests.factories import MERCHANT, OTHER_MERCHANT, make_order
 from tests.live import LiveServer, free_port
 
 ORDERS = "/checkout/v3/orders"
+TOKEN = re.compile(r'<input type="hidden" name="form_token" value="([^"]+)">')
+
+
+class Browser(Protocol):
+    """A TestClient or an `httpx.Client`: either keeps the shop's cookies, as a browser does."""
+
+    def get(self, url: str) -> Any: ...
+    def post(self, url: str, *, data: dict[str, str]) -> Any: ...
+
+
+def shop_token(browser: Browser, shop: str = "/demo") -> str:
+    """The token the shop's form carries for this browser, read from the shop page."""
+    found = TOKEN.search(browser.get(shop).text)
+    assert found is not None
+    return found.group(1)
+
+
+def go_to_checkout(browser: Browser, quantity: str = "1", shop: str = "/demo") -> Any:
+    """The shop's "Go to checkout", as a browser posts it: the form's token and the quantity."""
+    token = shop_token(browser, shop)
+    return browser.post(f"{shop}/checkout", data={"quantity": quantity, "form_token": token})
 
 
 def assert_demo_page(response: Any, status: int = 200) -> str:
@@ -72,13 +94,14 @@ def test_the_terms_page(client: TestClient) -> None:
 
 @pytest.mark.parametrize("quantity", ["abc", "", "0", "11", "1.5", "-1", "1e3", "٣", "9" * 400])
 def test_a_bad_quantity_gets_a_clear_message(client: TestClient, quantity: str) -> None:
-    page = assert_demo_page(client.post("/demo/checkout", data={"quantity": quantity}), 400)
+    page = assert_demo_page(go_to_checkout(client, quantity), 400)
     assert "Quantity must be a whole number from 1 to 10." in page
 
 
 def test_a_form_without_quantity_or_with_markup_is_answered_escaped(client: TestClient) -> None:
-    assert_demo_page(client.post("/demo/checkout", content=b"\xff\xfe"), 400)
-    page = assert_demo_page(client.post("/demo/checkout", data={"quantity": '<b>"x'}), 400)
+    token = shop_token(client).encode()
+    assert_demo_page(client.post("/demo/checkout", content=b"form_token=" + token + b"&\xff"), 400)
+    page = assert_demo_page(go_to_checkout(client, '<b>"x'), 400)
     assert "<b>" not in page
     assert 'value="&lt;b&gt;&quot;x"' in page
 
@@ -106,19 +129,19 @@ def test_a_push_is_answered_200_and_needs_an_order_id(client: TestClient) -> Non
 def test_when_the_api_cannot_be_reached_the_shop_says_so(
     store: Store, clock: FrozenClock, settings: Settings
 ) -> None:
-    unreachable = replace(settings, public_url=f"http://127.0.0.1:{free_port()}")
+    # No server listens on the port the app was told it listens on.
+    unreachable = replace(settings, port=free_port())
     app = create_app(unreachable, store, clock, list(settings.merchants))
     with TestClient(app, base_url=BASE_URL) as client:
-        page = assert_demo_page(client.post("/demo/checkout", data={"quantity": "1"}), 502)
-        assert "could not be reached" in page
+        page = assert_demo_page(go_to_checkout(client), 502)
+        assert f"at http://127.0.0.1:{unreachable.port} could not be reached" in page
         # The shop's links are built on the platform's public URL, as its merchant URLs are.
-        assert f'<a href="{unreachable.public_url}/demo">Back to the shop</a>' in page
-        assert_demo_page(client.get("/demo/orders/some-id"), 502)
+        assert f'<a href="{BASE_URL}/demo">Back to the shop</a>' in page
         assert_demo_page(client.get("/demo/checkout?order_id=some-id"), 502)
 
 
 def test_without_a_merchant_the_shop_is_closed(store: Store, clock: FrozenClock) -> None:
-    app = create_app(Settings(), store, clock, [])
+    app = create_app(Settings(allowed_hosts=("testserver",)), store, clock, [])
     with TestClient(app, base_url=BASE_URL) as client:
         for path in ("/demo", "/demo/", "/demo/checkout?order_id=x", "/demo/orders/x"):
             page = assert_demo_page(client.get(path), 503)
@@ -197,13 +220,12 @@ def test_the_shop_notes_pushes_with_its_own_clock(live_server: LiveServer) -> No
     """A shop standing alone, given only the platform's URL and an account, and a fixed clock."""
     at = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     account = ShopAccount(MERCHANT.merchant_id, MERCHANT.api_key, MERCHANT.name)
-    shop = create_shop(account, lambda request: live_server.url, now=lambda: at)
-    created = httpx.post(
-        live_server.url + ORDERS, json=make_order(), auth=(account.username, account.password)
-    )
-    assert created.status_code == 201, created.text
-    order_id = created.json()["order_id"]
+    shop = create_shop(account, live_server.url, lambda request: live_server.url, now=lambda: at)
     with TestClient(shop, base_url=BASE_URL) as client:
+        form = {"quantity": "1", "form_token": shop_token(client, "/")}
+        started = client.post("/checkout", data=form, follow_redirects=False)
+        assert started.status_code == 303, started.text
+        order_id = started.headers["location"].rsplit("=", 1)[1]
         page = assert_demo_page(client.get(f"/orders/{order_id}"))
         assert "No push received yet." in page
         assert client.post(f"/push?order_id={order_id}").status_code == 200
@@ -232,7 +254,7 @@ def test_the_shop_sells_where_its_merchant_may(store: Store, clock: FrozenClock)
         ([OTHER_MERCHANT, MERCHANT], "24.90 EUR incl. 19 % VAT"),
         ([MERCHANT, OTHER_MERCHANT], "249.00 SEK incl. 25 % VAT"),
     ):
-        app = create_app(Settings(), store, clock, merchants)
+        app = create_app(Settings(allowed_hosts=("testserver",)), store, clock, merchants)
         with TestClient(app, base_url=BASE_URL) as client:
             assert price in assert_demo_page(client.get("/demo"))
 
@@ -241,7 +263,8 @@ def test_the_shop_signs_in_as_the_first_active_merchant(tmp_path: Path) -> None:
     server = LiveServer(tmp_path, merchants=[OTHER_MERCHANT, MERCHANT])
     server.start()
     try:
-        started = httpx.post(server.url + "/demo/checkout", data={"quantity": "1"}, timeout=10)
+        with httpx.Client(base_url=server.url, timeout=10) as browser:
+            started = go_to_checkout(browser)
         assert started.status_code == 303, started.text
         order_id = started.headers["location"].rsplit("=", 1)[1]
         url = f"{server.url}{ORDERS}/{order_id}"
@@ -307,7 +330,7 @@ def test_the_whole_flow_through_the_public_api(live_server: LiveServer) -> None:
         assert_demo_page(shop)
         assert "249.00 SEK" in shop.text
 
-        started = http.post("/demo/checkout", data={"quantity": "2"})
+        started = go_to_checkout(http, "2")
         assert started.status_code == 303, started.text
         location = started.headers["location"]
         match = re.fullmatch(
@@ -384,9 +407,10 @@ def test_the_demo_shop_uses_the_stored_demo_merchant_when_none_is_configured(
     server = LiveServer(tmp_path)
     server.start()
     try:
-        started = httpx.post(server.url + "/demo/checkout", data={"quantity": "1"}, timeout=10)
-        assert started.status_code == 303, started.text
-        page = httpx.get(started.headers["location"], timeout=10)
+        with httpx.Client(base_url=server.url, timeout=10) as browser:
+            started = go_to_checkout(browser)
+            assert started.status_code == 303, started.text
+            page = browser.get(started.headers["location"])
         assert "Your business name" in page.text
     finally:
         server.stop()

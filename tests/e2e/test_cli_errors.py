@@ -329,3 +329,36 @@ def test_a_malformed_schedule(tmp_path: Path) -> None:
 def test_a_malformed_schedule_from_the_environment_names_the_variable(tmp_path: Path) -> None:
     result = run("serve", cwd=tmp_path, env={"KCO_SANDBOX_NOTIFICATION_SCHEDULE": "60,-1"})
     refused(result, "Error: Invalid value for 'KCO_SANDBOX_NOTIFICATION_SCHEDULE': expected")
+
+
+# The shared profile
+
+
+def test_the_shared_profile_needs_a_public_url(tmp_path: Path) -> None:
+    result = run("serve", "--profile", "shared", cwd=tmp_path)
+    one_line(result, "Error: --profile shared: the shared profile needs --public-url")
+
+
+def test_the_profile_from_the_environment_is_named_so(tmp_path: Path) -> None:
+    result = run("serve", cwd=tmp_path, env={"KCO_SANDBOX_PROFILE": "shared"})
+    one_line(result, "Error: KCO_SANDBOX_PROFILE shared: the shared profile needs --public-url")
+
+
+def test_an_unknown_profile(tmp_path: Path) -> None:
+    result = run("serve", "--profile", "public", cwd=tmp_path)
+    refused(result, "Invalid value for '--profile'", "'public' is not one of 'local', 'shared'")
+
+
+def test_a_malformed_callback_host_pattern(tmp_path: Path) -> None:
+    result = run("serve", "--callback-host", "shop.example:99999", cwd=tmp_path)
+    refused(result, "Invalid value for '--callback-host'", "the port must be a number")
+
+
+def test_a_malformed_allowed_host(tmp_path: Path) -> None:
+    result = run("serve", "--allowed-host", "ci.example/path", cwd=tmp_path)
+    refused(result, "Invalid value for '--allowed-host'", "expected a host name like")
+
+
+def test_the_worker_checks_callback_host_patterns_too(tmp_path: Path) -> None:
+    result = run("worker", "--callback-host", "*.*", cwd=tmp_path)
+    refused(result, "Invalid value for '--callback-host'")

@@ -11,12 +11,26 @@ import json
 import re
 import socket
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from tests.factories import MERCHANT, make_order
+import pytest
+
+from tests.factories import MERCHANT, OTHER_MERCHANT, make_order
 from tests.live import LiveServer
 
 AUTH = base64.b64encode(f"{MERCHANT.merchant_id}:{MERCHANT.api_key}".encode()).decode()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """The shared `live_server`, answering also to the `Host`s these requests name."""
+    allowed = ["--allowed-host", "shop-test.local:8000", "--allowed-host", "x"]
+    server = LiveServer(tmp_path, merchants=[MERCHANT, OTHER_MERCHANT], extra_args=allowed)
+    server.start()
+    yield server
+    server.stop()
 
 
 def exchange(server: LiveServer, raw: bytes) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -79,11 +93,27 @@ def test_challenge_header_is_spelled_www_authenticate(live_server: LiveServer) -
     assert "Klarna-Correlation-Id" in names(headers)
 
 
-def test_error_and_expired_answers_keep_canonical_names(live_server: LiveServer) -> None:
+def test_error_and_not_found_answers_keep_canonical_names(live_server: LiveServer) -> None:
+    # An unknown order answers as an expired one does: a bare 404 (the vendor's SDK expects it).
     status, headers, body = exchange(
         live_server, request("GET", "/checkout/v3/orders/nope", authorization=f"Basic {AUTH}")
     )
     assert status == "HTTP/1.1 404 Not Found"
+    assert body == b""
+    assert dict(headers)["Content-Length"] == "0"
+    assert dict(headers)["Klarna-Correlation-Id"]
+    # An error with a body: the vendor's JSON under canonical names.
+    status, headers, body = exchange(
+        live_server,
+        request(
+            "POST",
+            "/checkout/v3/orders",
+            b"{not json",
+            authorization=f"Basic {AUTH}",
+            content_type="application/json",
+        ),
+    )
+    assert status == "HTTP/1.1 400 Bad Request"
     assert dict(headers)["Content-Type"] == "application/json"
     assert json.loads(body)["correlation_id"] == dict(headers)["Klarna-Correlation-Id"]
 

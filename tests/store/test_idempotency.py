@@ -27,7 +27,7 @@ from sqlalchemy import Engine, MetaData, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from kco_sandbox.clock import FrozenClock
+from kco_sandbox.clock import FrozenClock, MerchantClocks
 from kco_sandbox.domain.errors import CaptureNotAllowed
 from kco_sandbox.domain.order_management import rules
 from kco_sandbox.domain.order_management.idempotency import Replay
@@ -84,7 +84,9 @@ def opened(store: Store) -> str:
 
 
 def service(store: Store) -> OrderManagementService:
-    return OrderManagementService(orders=store.orders, clock=FrozenClock(START), new_id=new_uuid)
+    return OrderManagementService(
+        orders=store.orders, clock=MerchantClocks(FrozenClock(START)), new_id=new_uuid
+    )
 
 
 def whole() -> CaptureRequest:

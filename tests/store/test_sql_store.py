@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from kco_sandbox.clock import FrozenClock
+from kco_sandbox.clock import FrozenClock, MerchantClocks
 from kco_sandbox.domain.checkout.record import CheckoutRecord, build_order, new_record
 from kco_sandbox.domain.market import VENDOR_MARKETS
 from kco_sandbox.domain.merchant import Merchant
@@ -63,7 +63,7 @@ def test_save_refuses_a_stale_version(store: Store) -> None:
 def test_concurrent_updates_never_lose_a_write(store: Store) -> None:
     """Many threads each set their own line reference; every write lands, in some order."""
     store.merchants.put(MERCHANT, NOW)
-    service = CheckoutService(store=store, clock=FrozenClock(NOW), new_id=new_uuid)
+    service = CheckoutService(store=store, clock=MerchantClocks(FrozenClock(NOW)), new_id=new_uuid)
     created = service.create_order(MERCHANT, make_order(merchant_data=""))
     writers, rounds = 8, 10
     errors: list[BaseException] = []

@@ -38,7 +38,16 @@ def page(client: TestClient, order_id: str, query: str = "") -> str:
     return response.text
 
 
+def form_token(client: TestClient, order_id: str) -> str:
+    """The token the order's checkout forms carry, as a browser finds it in the page."""
+    html = client.get(f"/kco/checkout/{order_id}", auth=NO_AUTH).text
+    found = re.search(r'<input type="hidden" name="form_token" value="([^"]+)">', html)
+    return found.group(1) if found else ""
+
+
 def post(client: TestClient, order_id: str, step: str, **data: Any) -> Any:
+    """A form post of `step`, with the order's form token as the page's forms carry it."""
+    data = {"form_token": form_token(client, order_id), **data}
     return client.post(
         f"/kco/checkout/{order_id}/{step}", data=data, auth=NO_AUTH, follow_redirects=False
     )

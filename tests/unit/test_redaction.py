@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from kco_sandbox import logs
-from kco_sandbox.clock import FrozenClock
+from kco_sandbox.clock import FrozenClock, MerchantClocks
 from kco_sandbox.domain.delivery import Callback, CallbackKind, Delivery
 from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.services.delivery import DeliveryService, without_query
@@ -70,7 +70,7 @@ def test_a_push_logs_neither_credentials_nor_query(
         now,
     )
     clock.advance(timedelta(seconds=1))
-    service = DeliveryService(clock, store, merchant_http, Delivery(timeout=2.0))
+    service = DeliveryService(MerchantClocks(clock), store, merchant_http, Delivery(timeout=2.0))
 
     assert service.deliver_due() == 1
 

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from kco_sandbox.domain.merchant import Merchant
-from kco_sandbox.settings import DEFAULT_MERCHANT_NAME, load_merchants_file, unique_merchants
+from kco_sandbox.settings import (
+    DEFAULT_MERCHANT_NAME,
+    Settings,
+    check_profile,
+    load_merchants_file,
+    unique_merchants,
+)
 
 
 def test_a_merchants_file_is_read_with_its_defaults(tmp_path: Path) -> None:
@@ -45,3 +51,43 @@ def test_a_username_given_twice_names_both_places() -> None:
     ):
         unique_merchants([("a", shop), ("b", shop)])
     assert unique_merchants([("a", shop)]) == [shop]
+
+
+# Profiles
+
+
+def test_the_local_profile_keeps_everything_on() -> None:
+    settings = check_profile(Settings())
+    assert settings.demo_shop_on
+    assert settings.private_callbacks_on
+
+
+def test_the_shared_profile_turns_off_the_demo_shop_and_private_callbacks() -> None:
+    settings = check_profile(Settings(profile="shared", public_url="https://kco.example"))
+    assert not settings.demo_shop_on
+    assert not settings.private_callbacks_on
+
+
+def test_explicit_choices_win_over_the_profile() -> None:
+    settings = Settings(
+        profile="shared", public_url="https://kco.example", demo_shop=True, private_callbacks=True
+    )
+    assert settings.demo_shop_on
+    assert settings.private_callbacks_on
+    assert not Settings(demo_shop=False).demo_shop_on
+    assert not Settings(private_callbacks=False).private_callbacks_on
+
+
+def test_the_demo_shop_goes_with_the_sandbox_api_unless_asked_for() -> None:
+    assert not Settings(sandbox_api=False).demo_shop_on
+    assert Settings(sandbox_api=False, demo_shop=True).demo_shop_on
+
+
+def test_the_shared_profile_needs_a_public_url() -> None:
+    with pytest.raises(ValueError, match="the shared profile needs --public-url"):
+        check_profile(Settings(profile="shared"))
+
+
+def test_an_unknown_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown profile 'public'"):
+        check_profile(Settings(profile="public"))

@@ -1,8 +1,9 @@
-"""`kco-sandbox clock show|advance`: read or move a running server's platform clock.
+"""`kco-sandbox clock show|advance`: read or move a merchant's clock on a running server.
 
 The clock lives in the server process, so these talk to it over HTTP: at `--url`, else at the
 `--host` and `--port` that `serve` listens on. Credentials are `--merchant`'s, else the first
-stored merchant's (read without creating or migrating a database).
+stored merchant's (read without creating or migrating a database). Each merchant has a clock of
+its own: these read and move that merchant's, and no other merchant's time moves.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def server_url(host: str, port: int) -> str:
 
 @click.group()
 def clock() -> None:
-    """Read or move a running server's platform clock."""
+    """Read or move a merchant's clock on a running server (each merchant has its own)."""
 
 
 def _server_options(function: Any) -> Any:
@@ -126,7 +127,7 @@ def _call(method: str, server: str, path: str, auth: tuple[str, str], body: Any 
 def clock_show(
     url: str | None, host: str, port: int, merchant: str | None, database_url: str
 ) -> None:
-    """Print the platform's time."""
+    """Print the merchant's time."""
     server = (url or server_url(host, port)).rstrip("/")
     print_json(_call("GET", server, "/_sandbox/clock", _credentials(merchant, database_url)))
 
@@ -137,7 +138,8 @@ def clock_show(
 def clock_advance(
     duration: str, url: str | None, host: str, port: int, merchant: str | None, database_url: str
 ) -> None:
-    """Move the clock forward by DURATION (2h, 90m, 30s, 1d) and deliver what fell due."""
+    """Move the merchant's clock forward by DURATION (2h, 90m, 30s, 1d; at most 400 days) and
+    deliver what of that merchant's fell due."""
     seconds = parse_duration(duration)
     server = (url or server_url(host, port)).rstrip("/")
     auth = _credentials(merchant, database_url)

@@ -8,7 +8,7 @@ offset), so they cannot disagree with what a client of the API reads.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from kco_sandbox.clock import SystemClock
 from kco_sandbox.domain.checkout.lifecycle import CheckoutStatus
 from kco_sandbox.domain.checkout.record import CheckoutRecord
 from kco_sandbox.domain.order_management.order import OmOrder
-from kco_sandbox.services.delivery import OFFSET_KEY
+from kco_sandbox.services.delivery import stored_offset
 from kco_sandbox.store import Store
 from kco_sandbox.web.api.checkout_render import render_order
 from kco_sandbox.web.api.order_management_render import om_time, render_om_order
@@ -105,12 +105,11 @@ def orders() -> None:
     """Orders as the platform holds them, with the statuses the API shows."""
 
 
-def _platform_now(store: Store) -> datetime:
-    """The platform's time: real time plus how far its clock has been moved (stored with the
+def _platform_now(store: Store, merchant_id: str) -> datetime:
+    """The merchant's time: real time plus how far its clock has been moved (stored with the
     data). A server run with `--clock-scale` also runs faster from its own start, which the
     database does not hold: its time is then ahead of this."""
-    offset = store.state.get(OFFSET_KEY)
-    return SystemClock(offset=timedelta(seconds=float(offset or 0))).now()
+    return SystemClock(offset=stored_offset(store, merchant_id)).now()  # the merchant's own
 
 
 def _as_the_api_shows(
@@ -140,7 +139,7 @@ def orders_show(order_id: str, database_url: str) -> None:
         record = store.checkouts.get(order_id)
         if record is None:
             raise click.ClickException(f"no order {order_id} in {shown_url(database_url)}")
-        now = _platform_now(store)
+        now = _platform_now(store, record.merchant_id)
         stored = store.orders.get(order_id)
         managed = None if stored is None else stored[0]
         checkout, om = _as_the_api_shows(record, managed, now)
@@ -200,9 +199,9 @@ def orders_list(database_url: str, limit: int) -> None:
     """
     store = read_store(database_url)
     try:
-        now = _platform_now(store)
         rows: list[tuple[str, ...]] = []
         for record in store.checkouts.list_recent(limit):
+            now = _platform_now(store, record.merchant_id)
             stored = store.orders.get(record.order_id)
             checkout, om = _as_the_api_shows(record, None if stored is None else stored[0], now)
             amounts = om or checkout

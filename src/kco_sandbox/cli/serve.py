@@ -6,13 +6,13 @@ typed settings cannot disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import signal
 import socket
 from pathlib import Path
 
 import click
-import uvicorn
 
 from kco_sandbox import __version__, logs
 from kco_sandbox.cli import options
@@ -40,7 +40,7 @@ from kco_sandbox.settings import (
     unique_merchants,
 )
 from kco_sandbox.store import Store
-from kco_sandbox.web.protocol import TolerantH11Protocol
+from kco_sandbox.web.server_config import serve_app
 
 DEMO_MERCHANT_ID = "demo-merchant"
 
@@ -218,11 +218,14 @@ def serve(
         for sock in sockets:
             sock.close()
         raise
+    # The port bound (`--port 0` binds a free one): the app's listen address, where the demo
+    # shop calls the platform.
+    bound_port = sockets[0].getsockname()[1]
+    settings = dataclasses.replace(settings, port=bound_port)
     platform = build_platform(settings, store, clock, active)
     delivery = platform.worker
     for sock in sockets:
         sock.listen()  # from here connections wait for the server instead of being refused
-    bound_port = sockets[0].getsockname()[1]
     base = f"http://{url_host(host)}:{bound_port}"
     click.echo(f"kco-sandbox {__version__} listening on {base}")
     click.echo(f"database: {display_url(settings.database_url)}")
@@ -232,23 +235,9 @@ def serve(
             f"password {merchant.api_key}"
         )
     # Where to go next: the shop to buy in by hand, the API's base, the probe.
-    if active:
+    if active and settings.demo_shop_on:
         click.echo(f"open {base}/demo to buy in the demo shop")
     click.echo(f"API base URL: {base} (KCO_SANDBOX_URL); health: {base}/_sandbox/health")
-    config = uvicorn.Config(
-        platform.app,
-        host=host,
-        port=port,
-        http=TolerantH11Protocol,
-        server_header=False,
-        date_header=False,
-        log_level=log_level,
-        # uvicorn's records go to the handler `logs.configure` set up, in the same format; the
-        # access line is the platform's own (`kco_sandbox.access`), so uvicorn's stays off.
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-    )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
     # handler it found; a no-op handler makes that clean shutdown end with exit status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -256,7 +245,7 @@ def serve(
     if delivery is not None:
         delivery.start()
     try:
-        uvicorn.Server(config).run(sockets=sockets)
+        serve_app(platform.app, settings, sockets)  # uvicorn, with the connection limits
     finally:
         if delivery is not None:
             delivery.stop()

@@ -229,8 +229,15 @@ def complete(order_id: str, email: str | None, fields: Mapping[str, Any]) -> Ope
 
 
 def events(order_id: str) -> Operation[list[JsonObject]]:
-    timeline = json_object((yield Call("GET", f"{SANDBOX}/orders/{_id(order_id)}/events")))
-    return list(timeline["events"])
+    """The whole timeline: every page, following each page's `next` cursor."""
+    path = f"{SANDBOX}/orders/{_id(order_id)}/events?limit=1000"
+    timeline = json_object((yield Call("GET", path)))
+    found = list(timeline["events"])
+    while timeline.get("next"):
+        page = f"{path}&after={quote(str(timeline['next']), safe='')}"
+        timeline = json_object((yield Call("GET", page)))
+        found += timeline["events"]
+    return found
 
 
 def callbacks(order_id: str) -> Operation[list[JsonObject]]:

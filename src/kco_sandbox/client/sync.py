@@ -132,13 +132,13 @@ class KcoClient:
         return self._run(op.fraud_stop(order_id))
 
     def clock(self) -> JsonObject:
-        """The platform clock: `{"now", "offset_seconds", "scale"}`."""
+        """This merchant's own clock: `{"now", "offset_seconds", "scale"}`."""
         return self._run(op.clock())
 
     def advance(self, duration: str | float | timedelta) -> JsonObject:
-        """Move the platform clock forward (`"2h"`, `"90m"`, `"1d"`, `"30s"`, seconds, or a
-        `timedelta`). Answers after every callback that fell due was attempted:
-        `{"now", "attempted"}`."""
+        """Move this merchant's own clock forward (`"2h"`, `"90m"`, `"1d"`, `"30s"`, seconds, or a
+        `timedelta`; other merchants' time does not move). Answers after every callback of this
+        merchant that fell due was attempted: `{"now", "attempted"}`."""
         return self._run(op.advance(duration))
 
     def faults(self) -> JsonObject:

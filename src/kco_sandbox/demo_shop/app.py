@@ -3,7 +3,10 @@
 It is the code a shop would write, and it knows the platform only by URL and credentials: it
 creates and reads checkout orders over HTTP through the public Checkout API (`client`), signed in
 with the account it was given, embeds the order's `html_snippet`, and takes the platform's pushes.
-Bad input gets a page that says what is wrong, never a server error.
+It calls the API at the one URL it was configured with, never at one taken from a request; the
+links it renders use the platform's public URL as the browser reached it. Its form carries a token
+of the browser's session, and an order's raw page shows it only to the browser that created it
+(`browser`). Bad input gets a page that says what is wrong, never a server error.
 
 `create_shop` builds the app, its routes relative to wherever it is mounted; `mount` gives the
 routes that serve it under a path, the bare path included.
@@ -11,32 +14,57 @@ routes that serve it under a path, the bare path included.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import html as markup
-import re
-from collections.abc import Callable, Mapping
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kco_sandbox.demo_shop import pages
-from kco_sandbox.demo_shop.cart import BadQuantity, offer_for, order_request, parse_quantity
+from kco_sandbox.demo_shop.browser import (
+    TOKEN_FIELD,
+    Browser,
+    Signer,
+    form_token,
+    genuine,
+    keep_session,
+    read_browser,
+    remember_order,
+)
+from kco_sandbox.demo_shop.cart import BadQuantity, Offer, offer_for, order_request, parse_quantity
 from kco_sandbox.demo_shop.client import ApiProblem, CheckoutClient, ShopAccount
 from kco_sandbox.demo_shop.pushes import MAX_ORDER_ID_LENGTH, PushLog
+from kco_sandbox.demo_shop.responses import (
+    FORM_LIMIT,
+    FormTooLarge,
+    content_security_policy,
+    read_form,
+)
+from kco_sandbox.demo_shop.responses import page as _page
 
-__all__ = ["FORM_LIMIT", "ShopAccount", "ShopState", "create_shop", "mount", "wall_clock"]
+__all__ = [
+    "FORM_LIMIT",
+    "ShopAccount",
+    "ShopState",
+    "content_security_policy",
+    "create_shop",
+    "mount",
+    "wall_clock",
+]
 
-FORM_LIMIT: Final = 4096  # bytes; the shop's one form is a few bytes long
-_NO_STORE: Final = {"Cache-Control": "no-store"}
+REFUSED: Final = (
+    "That form was sent from an old page or from outside the shop, so nothing was ordered. "
+    "Check the quantity and send it again."
+)
 
 
 def wall_clock() -> datetime:
@@ -44,14 +72,21 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def new_session_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
 @dataclass(frozen=True, slots=True)
 class ShopState:
     """What the handlers share, kept on the app as `app.state.shop`."""
 
     account: ShopAccount | None  # None: the shop is closed
-    platform_url: Callable[[Request], str]
+    platform_url: str  # where it calls the Checkout API
+    site_url: Callable[[Request], str]  # the platform's public URL, as the browser reached it
     now: Callable[[], datetime]
     pushes: PushLog
+    signer: Signer  # signs its cookies and form tokens
+    new_session: Callable[[], str]
 
 
 def _state(request: Request) -> ShopState:
@@ -59,63 +94,28 @@ def _state(request: Request) -> ShopState:
     return state
 
 
-def _here(request: Request) -> str:
-    """The shop's own absolute URL: the platform's, and the path the shop is mounted at.
+def _mounted_at(request: Request) -> str:
+    """The path the shop is mounted at (`/demo`), its cookies' path.
 
     `root_path` grows by each mount's path while `app_root_path` keeps the server's own prefix,
-    so what lies between is where the shop sits (`/demo`).
+    so what lies between is where the shop sits.
     """
     scope = request.scope
     root_path: str = scope.get("root_path", "")
     server_root: str = scope.get("app_root_path", root_path)
-    return _state(request).platform_url(request) + root_path[len(server_root) :]
+    return root_path[len(server_root) :]
+
+
+def _here(request: Request) -> str:
+    """The shop's own absolute URL: the platform's public one and the path it is mounted at."""
+    return _state(request).site_url(request) + _mounted_at(request)
 
 
 def _client(request: Request, account: ShopAccount) -> CheckoutClient:
-    return CheckoutClient(_state(request).platform_url(request), account)
-
-
-# The inline code of a page: its own stylesheet, and the html_snippet's style, attribute and
-# script, which the shop embeds unchanged.
-_INLINE_SCRIPT: Final = re.compile(r"<script\b([^>]*)>(.*?)</script", re.DOTALL | re.IGNORECASE)
-_INLINE_STYLE: Final = re.compile(r"<style\b[^>]*>(.*?)</style", re.DOTALL | re.IGNORECASE)
-_STYLE_ATTRIBUTE: Final = re.compile(r"""\sstyle=(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
-_SRC: Final = re.compile(r"\ssrc\s*=", re.IGNORECASE)
-
-
-def _hash(text: str) -> str:
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
-
-
-def content_security_policy(html: str) -> str:
-    """The page's `Content-Security-Policy`: its inline code allowed by hash, nothing else inline.
-
-    Scripts, frames and the rest come from this origin only (the snippet's bootstrap script and
-    checkout frame are the platform's, which serves the shop); only this origin may frame it.
-    """
-    scripts = [
-        _hash(code)
-        for attributes, code in _INLINE_SCRIPT.findall(html)
-        if not _SRC.search(attributes)
-    ]
-    styles = [_hash(code) for code in _INLINE_STYLE.findall(html)]
-    attributes = [_hash(markup.unescape(a or b)) for a, b in _STYLE_ATTRIBUTE.findall(html)]
-    if attributes:
-        styles += ["'unsafe-hashes'", *attributes]
-    script_src = " ".join(["'self'", *dict.fromkeys(scripts)])
-    style_src = " ".join(["'self'", *dict.fromkeys(styles)])
-    return (
-        f"default-src 'self'; script-src {script_src}; style-src {style_src}; "
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'"
-    )
-
-
-def _page(html: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    policy = {"Content-Security-Policy": content_security_policy(html)}
-    return HTMLResponse(
-        html, status_code=status, headers={**_NO_STORE, **policy, **(headers or {})}
-    )
+    """The API at the configured URL. Its `Host` is the public host the browser used (already
+    checked by the platform), so the snippet URLs the API answers with work in that browser."""
+    shop = _state(request)
+    return CheckoutClient(shop.platform_url, account, host=urlsplit(shop.site_url(request)).netloc)
 
 
 def _closed(here: str) -> Response:
@@ -141,58 +141,66 @@ def _read_failed(here: str, problem: ApiProblem) -> Response:
     return _page(pages.problem_page(here, "The order could not be read", problem.message), status)
 
 
-class FormTooLarge(Exception):
-    """A form body over the shop's limit."""
-
-
-async def read_form(request: Request, limit: int) -> dict[str, list[str]]:
-    """The URL-encoded form in the body; `FormTooLarge` past `limit` bytes, without reading on.
-
-    Anyone may post to a shop, so the body is counted as it arrives rather than read whole.
-    """
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise FormTooLarge()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise FormTooLarge()
-        chunks.append(chunk)
-    return parse_qs(b"".join(chunks).decode("utf-8", "replace"))
+def _shop_window(
+    request: Request,
+    offer: Offer,
+    browser: Browser,
+    error: str | None = None,
+    quantity: str = "1",
+    status: int = 200,
+) -> Response:
+    """The shop page, its form holding the token of the browser's session (a new one if none)."""
+    shop = _state(request)
+    session = browser.session or shop.new_session()
+    token = form_token(shop.signer, session)
+    html = pages.shop_page(_here(request), offer, error, quantity, token=token)
+    response = _page(html, status)
+    keep_session(response, request, _mounted_at(request), shop.signer, session)
+    return response
 
 
 async def home(request: Request) -> Response:
     """The shop window: the T-shirt in the account's market, a quantity and "Go to checkout"."""
-    here, account = _here(request), _state(request).account
-    if account is None:
-        return _closed(here)
-    return _page(pages.shop_page(here, offer_for(account.markets)))
+    shop = _state(request)
+    if shop.account is None:
+        return _closed(_here(request))
+    browser = read_browser(request, shop.signer)
+    return _shop_window(request, offer_for(shop.account.markets), browser)
 
 
 async def start_checkout(request: Request) -> Response:
-    """The shop's "Go to checkout": create the order through the API, then show the checkout."""
-    here, account = _here(request), _state(request).account
-    if account is None:
+    """The shop's "Go to checkout": create the order through the API, then show the checkout.
+
+    A post without the token of the browser's session creates nothing (403, the form again).
+    """
+    here, shop = _here(request), _state(request)
+    if shop.account is None:
         return _closed(here)
-    offer = offer_for(account.markets)
+    offer = offer_for(shop.account.markets)
+    browser = read_browser(request, shop.signer)
     try:
         form = await read_form(request, FORM_LIMIT)
     except FormTooLarge:
-        return _page(pages.shop_page(here, offer, "That form was far too large."), 413)
+        return _shop_window(request, offer, browser, "That form was far too large.", status=413)
     given = form.get("quantity", [""])[0]
+    if not genuine(shop.signer, browser.session, form.get(TOKEN_FIELD, [""])[0]):
+        return _shop_window(request, offer, browser, REFUSED, given[:10], 403)
     try:
         quantity = parse_quantity(given)
     except BadQuantity as exc:
-        return _page(pages.shop_page(here, offer, str(exc), given[:10]), 400)
+        return _shop_window(request, offer, browser, str(exc), given[:10], 400)
     try:
-        order = await _client(request, account).create_order(order_request(offer, quantity, here))
+        order = await _client(request, shop.account).create_order(
+            order_request(offer, quantity, here)
+        )
     except ApiProblem as problem:
         title = "The checkout could not be started"
         return _page(pages.problem_page(here, title, problem.message), 502)
-    location = f"{here}/checkout?order_id={quote(order['order_id'], safe='')}"
-    return RedirectResponse(location, status_code=303)
+    order_id = str(order["order_id"])
+    location = f"{here}/checkout?order_id={quote(order_id, safe='')}"
+    response = RedirectResponse(location, status_code=303)
+    remember_order(response, request, _mounted_at(request), shop.signer, browser, order_id)
+    return response
 
 
 async def _ordered(request: Request) -> tuple[str, dict[str, Any]] | Response:
@@ -239,13 +247,17 @@ async def confirmation(request: Request) -> Response:
 
 
 async def order_details(request: Request) -> Response:
-    """The order pretty-printed as the API returns it, with the pushes received for it."""
+    """The order pretty-printed as the API returns it, with the pushes received for it; only to
+    the browser whose cart created it, as it shows the shopper's addresses."""
     here, shop = _here(request), _state(request)
     if shop.account is None:
         return _closed(here)
     order_id = request.path_params["order_id"]
     if len(order_id) > MAX_ORDER_ID_LENGTH:
         return _missing_order(here)
+    if order_id not in read_browser(request, shop.signer).orders:
+        message = "This browser did not place that order, so the shop does not show it here."
+        return _page(pages.problem_page(here, "The order could not be read", message), 404)
     try:
         order = await _client(request, shop.account).read_order(order_id)
     except ApiProblem as problem:
@@ -291,20 +303,34 @@ ROUTES: Final = [
 
 def create_shop(
     account: ShopAccount | None,
-    platform_url: Callable[[Request], str],
+    platform_url: str,
+    site_url: Callable[[Request], str],
     now: Callable[[], datetime] = wall_clock,
+    secret: bytes | None = None,
+    new_session: Callable[[], str] = new_session_id,
 ) -> Starlette:
     """The shop as an app, its routes relative to where it is mounted.
 
     It signs in as `account` (closed when None) and calls the platform's Checkout API at
-    `platform_url(request)`; its own links are that URL and the path it is mounted at. `now`
-    stamps the pushes it receives.
+    `platform_url`; its own links are `site_url(request)` and the path it is mounted at. `now`
+    stamps the pushes it receives; `secret` signs its cookies and form tokens (by default one
+    derived from the account's password, so they outlive a restart); `new_session` makes the id
+    of a browser's session.
     """
     app = Starlette(routes=ROUTES, exception_handlers={HTTPException: no_such_page})
     # As on the platform: an address is answered as it is, `/demo/terms/` is not `/demo/terms`.
     app.router.redirect_slashes = False
-    app.state.shop = ShopState(account, platform_url, now, PushLog())
+    signer = Signer(secret if secret is not None else _key_of(account))
+    app.state.shop = ShopState(
+        account, platform_url.rstrip("/"), site_url, now, PushLog(), signer, new_session
+    )
     return app
+
+
+def _key_of(account: ShopAccount | None) -> bytes:
+    if account is None:
+        return secrets.token_bytes(32)  # a closed shop renders no form and lists no order
+    return hashlib.sha256(b"kco-sandbox demo shop\x00" + account.password.encode()).digest()
 
 
 class _AtMountPoint:

@@ -59,10 +59,16 @@ def _problem(response: httpx.Response) -> ApiProblem:
 
 @dataclass(frozen=True, slots=True)
 class CheckoutClient:
-    """`POST` and `GET /checkout/v3/orders…` on `base`, with the account's Basic credentials."""
+    """`POST` and `GET /checkout/v3/orders…` on `base`, with the account's Basic credentials.
+
+    `host`, when given, is sent as the `Host`: the name the platform is reached by from outside,
+    so the URLs it answers with (the snippet's) are the ones a browser can open, while the call
+    itself goes to `base`.
+    """
 
     base: str
     account: ShopAccount
+    host: str | None = None
 
     async def _send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         auth = (self.account.username, self.account.password)
@@ -70,7 +76,8 @@ class CheckoutClient:
             async with httpx.AsyncClient(
                 base_url=self.base, auth=auth, timeout=TIMEOUT_SECONDS, trust_env=False
             ) as client:
-                response = await client.request(method, path, json=body)
+                headers = {"Host": self.host} if self.host else None
+                response = await client.request(method, path, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise ApiProblem(
                 502, f"The Checkout API at {self.base} could not be reached: {exc!r}"

@@ -94,8 +94,11 @@ def _price_line(offer: Offer) -> str:
     return f"{price} incl. {vat_label(offer.tax_rate)} VAT"
 
 
-def shop_page(shop: str, offer: Offer, error: str | None = None, quantity: str = "1") -> str:
-    """The product, a quantity chooser and the button to the checkout."""
+def shop_page(
+    shop: str, offer: Offer, error: str | None = None, quantity: str = "1", *, token: str
+) -> str:
+    """The product, a quantity chooser and the button to the checkout; `token` is the form's
+    token (the shop refuses a post without it)."""
     problem = f'<p class="error" id="demo-error" role="alert">{_e(error)}</p>' if error else ""
     body = f"""<h1>Our T-shirt</h1>
 {problem}
@@ -107,6 +110,7 @@ def shop_page(shop: str, offer: Offer, error: str | None = None, quantity: str =
 <p class="price" id="demo-price">{_e(_price_line(offer))}</p>
 <p>Sold in {_e(offer.country)}, prices in {_e(offer.currency)}.</p>
 <form method="post" action="{_e(shop)}/checkout">
+<input type="hidden" name="form_token" value="{_e(token)}">
 <label for="quantity">Quantity</label>
 <input id="quantity" name="quantity" type="number" min="1" max="{MAX_QUANTITY}"
  value="{_e(quantity)}" required>

@@ -10,6 +10,7 @@
     ├── PayloadTooLarge     PAYLOAD_TOO_LARGE  the request body is over the configured limit
     ├── HttpError           HTTP_ERROR         an unknown path or a method the path does not take
     ├── Unauthorized        UNAUTHORIZED       missing or wrong credentials
+    ├── Conflict            CONFLICT           the order kept changing under a write; try again
     ├── NotAllowed          NOT_ALLOWED        the order's state does not allow the change
     │   ├── CaptureNotAllowed CAPTURE_NOT_ALLOWED
     │   ├── CancelNotAllowed  CANCEL_NOT_ALLOWED
@@ -113,6 +114,10 @@ class CallbackFailed(PurchaseFailed):
     """No usable answer: a time-out, no connection, an unexpected status or an invalid cart."""
 
     code = "CALLBACK_FAILED"
+
+
+class Conflict(KcoError):
+    code = "CONFLICT"
 
 
 class NotAllowed(KcoError):

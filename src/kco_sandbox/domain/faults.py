@@ -10,6 +10,10 @@ Stored with the data (so every worker process sees them) per merchant:
 `take` is how one callback's delivery uses them up: a dropped attempt uses up a `drop` and not a
 `timeout` (it never got as far as timing out); a `duplicate` is used up by the callback it doubles
 whatever happens to the first send; `delay_ms` is never used up.
+
+Faults touch only their merchant: its callbacks go out on a lane of their own, so a delay holds up
+only its own deliveries. Bounds (`check`): counts at most `MAX_COUNT`, and a delay below the
+delivery lease (an attempt must be over before its claim frees itself).
 """
 
 from __future__ import annotations
@@ -19,9 +23,13 @@ from dataclasses import dataclass
 import msgspec
 
 from kco_sandbox.domain.checkout.order import Doc
+from kco_sandbox.domain.errors import BadValue
 
 DROPPED = "dropped (fault injection)"
 TIMED_OUT = "timed out (fault injection)"
+MAX_COUNT = 1000  # drops, time-outs or duplicates asked for at once
+# A stored delay beyond this was never accepted by a bounded API (whatever its lease): cleared.
+MAX_STORED_DELAY_MS = 3_600_000
 
 
 class Faults(Doc):
@@ -75,12 +83,41 @@ def take(faults: Faults) -> tuple[Taken, Faults]:
     return taken, left
 
 
+def check(faults: Faults, max_delay_ms: int) -> Faults:
+    """`faults` if within bounds, else `BadValue` naming the first field out of them."""
+    for name in ("drop", "timeout", "duplicate"):
+        value = getattr(faults, name)
+        if value < 0:
+            raise BadValue(name, "counts and delays may not be negative")
+        if value > MAX_COUNT:
+            raise BadValue(name, f"at most {MAX_COUNT}")
+    if faults.delay_ms < 0:
+        raise BadValue("delay_ms", "counts and delays may not be negative")
+    if faults.delay_ms > max_delay_ms:
+        raise BadValue("delay_ms", f"must be below the delivery lease of {max_delay_ms + 1} ms")
+    return faults
+
+
 def state_key(merchant_id: str) -> str:
     return f"faults:{merchant_id}"
 
 
 def decode(text: str | None) -> Faults:
-    return msgspec.json.decode(text, type=Faults) if text else Faults()
+    """The stored settings; settings that cannot be read (stored before the bounds existed, with
+    numbers out of any range) count as cleared rather than failing every delivery."""
+    if not text:
+        return Faults()
+    try:
+        faults = msgspec.json.decode(text, type=Faults)
+    except msgspec.DecodeError:  # a ValidationError too
+        return Faults()
+    counts = (faults.drop, faults.timeout, faults.duplicate)
+    if (
+        not all(0 <= n <= MAX_COUNT for n in counts)
+        or not 0 <= faults.delay_ms <= MAX_STORED_DELAY_MS
+    ):
+        return Faults()
+    return faults
 
 
 def encode(faults: Faults) -> str:

@@ -1,37 +1,66 @@
-"""Delivering push and notification callbacks, and the platform clock that makes them fall due.
+"""Delivering push and notification callbacks, and each merchant's clock that makes them fall due.
 
 `DeliveryService` owns the use-case "deliver what is due": claim due callbacks from the outbox,
 leave the pushes of acknowledged orders (stopped, nothing sent), take this delivery's faults (kept
 per merchant in the platform state), make the attempt through the merchant HTTP edge, record it
 and schedule the next one. The decisions are the domain's (`Delivery.after`, `faults.take`); the
 HTTP is the edge's (`outbound/merchant_http.py`); the loop that calls `run_round` is
-`outbound/worker.py`.
+`outbound/worker.py`, and each merchant's callbacks go out on a lane of their own (`Lanes`), so a
+merchant's slow endpoint or delay fault never holds up another merchant's callbacks.
 
-The clock's offset is stored with the data, so a restarted server (or a separate worker process)
-continues at the time the platform had reached.
+Each merchant has its own clock (`MerchantClocks`); its offset is stored with the data, per
+merchant, so a restarted server (or a separate worker process) continues at the time each
+merchant had reached. The offset the platform stored before clocks were per merchant
+(`OFFSET_KEY`) is every merchant's starting offset.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from kco_sandbox.clock import MovableClock
+from kco_sandbox.clock import MAX_ADVANCE, MAX_OFFSET, MerchantClocks
 from kco_sandbox.domain import faults as fault_state
 from kco_sandbox.domain.delivery import Attempt, Callback, CallbackKind, CallbackStatus, Delivery
+from kco_sandbox.domain.errors import BadValue
+from kco_sandbox.domain.faults import Faults
 from kco_sandbox.outbound.merchant_http import MerchantHttp
+from kco_sandbox.outbound.worker import Lanes
 from kco_sandbox.store import Store
+from kco_sandbox.store.outbox import Due
 
-OFFSET_KEY = "clock_offset_seconds"
+OFFSET_KEY = "clock_offset_seconds"  # the platform-wide offset of before: every merchant's start
+MERCHANT_OFFSET_PREFIX = OFFSET_KEY + ":"  # + merchant id: that merchant's offset
+# While a lane runs, the loop looks again this often for other merchants' callbacks falling due.
+BUSY_POLL = 0.05
 log = logging.getLogger("kco_sandbox.callbacks")
 
 
 def _wall_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _seconds(text: str | None) -> timedelta:
+    """A stored offset; one that cannot be read counts as none (the clock then stays put)."""
+    try:
+        seconds = float(text) if text is not None else 0.0
+    except ValueError:
+        return timedelta(0)
+    if not math.isfinite(seconds):
+        return MAX_OFFSET if seconds > 0 else timedelta(0)
+    return timedelta(seconds=min(max(seconds, 0.0), MAX_OFFSET.total_seconds()))
+
+
+def stored_offset(store: Store, merchant_id: str) -> timedelta:
+    """How far `merchant_id`'s clock has been moved, as stored (for tools reading the data)."""
+    own = store.state.get(MERCHANT_OFFSET_PREFIX + merchant_id)
+    return _seconds(own if own is not None else store.state.get(OFFSET_KEY))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,78 +71,115 @@ class Advanced:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryService:
-    clock: MovableClock
+    clocks: MerchantClocks
     store: Store
     http: MerchantHttp
     delivery: Delivery = field(default_factory=Delivery)
     batch: int = 50  # callbacks per claim (one write transaction)
-    # Leases are wall-clock time: moving the platform clock must not free a claim another worker
-    # is still sending, and a dead worker's claim frees itself once its attempt would have timed
-    # out anyway.
+    # Leases are wall-clock time: moving a clock must not free a claim another worker is still
+    # sending, and a dead worker's claim frees itself once its attempt would have timed out anyway.
     wall: Callable[[], datetime] = _wall_now
     # Told of every attempt made (the composition root counts them in the metrics).
     on_attempt: Callable[[Callback, Attempt], None] | None = None
+    lanes: Lanes = field(default_factory=Lanes)
 
     @property
     def lease(self) -> timedelta:
         """How long a claim holds: one attempt's time-out, a delay fault, and a margin."""
         return timedelta(seconds=self.delivery.timeout + 5)
 
-    # the clock
+    @property
+    def max_delay_ms(self) -> int:
+        """The longest `delay_ms` fault: below the lease, so a delayed attempt is over before
+        its claim frees itself and another worker sends it again."""
+        return math.ceil(self.lease.total_seconds() * 1000) - 1
+
+    # the clocks
 
     def load(self) -> None:
-        """Continue at the stored offset (at start-up, and in a worker process's every round)."""
-        stored = self.store.state.get(OFFSET_KEY)
-        if stored is not None:
-            self.clock.catch_up(timedelta(seconds=float(stored)))
+        """Continue at the stored offsets (at start-up, and in a worker process's every round)."""
+        stored = self.store.state.with_prefix(MERCHANT_OFFSET_PREFIX)
+        legacy = self.store.state.get(OFFSET_KEY)
+        self.clocks.catch_up(
+            {merchant_id: _seconds(text) for merchant_id, text in stored.items()},
+            _seconds(legacy) if legacy is not None else None,
+        )
 
-    def advance(self, seconds: float) -> Advanced:
-        """Move the clock forward and return once every callback now due has been attempted."""
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        before = self.store.outbox.attempt_count()
+    def due(self) -> Due:
+        """The outbox's "now": every merchant's own time."""
+        return Due(self.clocks.default_now(), self.clocks.moved())
+
+    def advance(self, merchant_id: str, seconds: float) -> Advanced:
+        """Move `merchant_id`'s clock forward and return once every callback of that merchant now
+        due has been attempted. Other merchants' clocks and callbacks are not touched."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise BadValue("seconds", "the clock only moves forward")
+        if seconds > MAX_ADVANCE.total_seconds():
+            raise BadValue(
+                "seconds", f"one advance is at most 400 days ({MAX_ADVANCE.total_seconds():.0f})"
+            )
         self.load()
-        now = self.clock.advance(timedelta(seconds=seconds))
-        self.store.state.set(OFFSET_KEY, repr(self.clock.offset.total_seconds()))
+        delta = timedelta(seconds=seconds)
+        if self.clocks.offset(merchant_id) + delta > MAX_OFFSET:
+            left = (MAX_OFFSET - self.clocks.offset(merchant_id)).total_seconds()
+            raise BadValue(
+                "seconds",
+                f"a merchant's clock is at most 10 years ahead; it may move {left:.0f} more",
+            )
+        before = self.store.outbox.attempt_count()
+        offset = self.clocks.advance(merchant_id, delta)
+        self.store.state.set(MERCHANT_OFFSET_PREFIX + merchant_id, repr(offset.total_seconds()))
         # Another worker's claim frees itself within one lease (a dead worker's too): wait for it
         # to be attempted, by that worker or, once the lease is over, by this loop.
         deadline = time.monotonic() + self.lease.total_seconds() + 5
         while True:
-            self.deliver_due()
-            if self.store.outbox.due_count(self.clock.now()) == 0 or time.monotonic() > deadline:
+            self.deliver_due(merchant_id)
+            due = self.store.outbox.due_count(self.due(), merchant_id)
+            if due == 0 or time.monotonic() > deadline:
                 break
             time.sleep(0.01)
-        return Advanced(now, self.store.outbox.attempt_count() - before)
+        return Advanced(self.clocks.now(merchant_id), self.store.outbox.attempt_count() - before)
 
     # delivering
 
     def run_round(self, poll: float) -> float:
-        """One round of the delivery loop: catch up with the stored clock, deliver what is due;
-        the seconds to wait before the next round (until the next callback falls due, at most
-        `poll`, so callbacks queued by another process are seen)."""
+        """One round of the delivery loop: catch up with the stored clocks, start a lane for each
+        merchant with callbacks due (its lane delivers them while the loop goes on); the seconds
+        to wait before the next round (until the next callback falls due, at most `poll`, so
+        callbacks queued by another process are seen)."""
         self.load()
-        self.deliver_due()
-        due = self.store.outbox.next_due_at()
-        if due is None:
+        due = self.due()
+        for merchant_id in self.store.outbox.due_merchants(due, self.wall(), self.lanes.busy()):
+            self.lanes.start(merchant_id, functools.partial(self.deliver_due, merchant_id))
+        busy = self.lanes.busy()
+        if busy:
+            poll = min(poll, BUSY_POLL)
+        next_at = self.store.outbox.next_due_at(due, exclude=busy)
+        if next_at is None:
             return poll
-        seconds = (due - self.clock.now()).total_seconds() / self.clock.scale
+        seconds = (next_at - due.default).total_seconds() / self.clocks.scale
         return min(max(seconds, 0.01), poll)
 
-    def deliver_due(self) -> int:
-        """Attempt everything due now; the number of attempts made.
+    def deliver_due(self, merchant_id: str | None = None) -> int:
+        """Attempt everything due now (only `merchant_id`'s, when given); the number of attempts.
 
-        A callback due again at once (after the clock jumped) is claimed again in the same pass,
-        so moving the clock forward by two hours makes every push of those two hours happen.
+        Each merchant's callbacks go out on a lane of its own, in parallel. A callback due again at
+        once (after the clock jumped) is claimed again in the same pass, so moving a clock forward
+        by two hours makes every push of those two hours happen.
         """
+        if merchant_id is None:
+            attempted = 0
+            while merchants := self.store.outbox.due_merchants(self.due(), self.wall()):
+                work = {m: functools.partial(self.deliver_due, m) for m in merchants}
+                attempted += self.lanes.run_all(work)
+            return attempted
         attempted = 0
-        while True:
-            claimed = self.store.outbox.claim_due(
-                self.clock.now(), self.wall(), self.lease, self.batch
-            )
-            if not claimed:
-                return attempted
+        while claimed := self.store.outbox.claim_due(
+            self.due(), self.wall(), self.lease, self.batch, merchant_id
+        ):
             for callback in claimed:
                 attempted += self.deliver(callback)
+        return attempted
 
     def deliver(self, callback: Callback) -> int:
         """Deliver one claimed callback and record what happened; the number of attempts made."""
@@ -132,10 +198,12 @@ class DeliveryService:
         return len(attempts)
 
     def _attempt(self, callback: Callback, taken: fault_state.Taken) -> Attempt:
-        started_at = self.clock.now()
+        started_at = self.clocks.now(callback.merchant_id)
         began = time.perf_counter()
         if taken.delay_ms:
-            time.sleep(taken.delay_ms / 1000)
+            # Bounded again here: a delay stored before the bound existed must not outlast the
+            # claim (or overflow `sleep`).
+            time.sleep(min(taken.delay_ms, self.max_delay_ms) / 1000)
         status: int | None = None
         error = taken.error
         if error is None:
@@ -158,6 +226,12 @@ class DeliveryService:
     def _acknowledged(self, order_id: str) -> bool:
         found = self.store.orders.get(order_id)
         return found is not None and found[0].acknowledged_at is not None
+
+    # faults
+
+    def check_faults(self, faults: Faults) -> Faults:
+        """`faults` if this platform can apply them, else the vendor's 400 naming the field."""
+        return fault_state.check(faults, self.max_delay_ms)
 
     def _take_faults(self, merchant_id: str) -> fault_state.Taken:
         """This delivery's faults; the counted ones are used up in the stored settings."""

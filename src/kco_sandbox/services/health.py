@@ -4,6 +4,9 @@ loaded is the callback outbox.
 `HealthService` answers `GET /_sandbox/health` (a container's or CI service's probe) and the
 gauges that `/_sandbox/metrics` reads at each scrape. A database that does not answer is an
 answer here, never an error: the probe must say so rather than fail.
+
+Its time is the platform's base clock, never a merchant's (each merchant may have moved its own):
+the outbox's load counts what is due at each merchant's own time.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from kco_sandbox.clock import Clock
+from kco_sandbox.clock import MerchantClocks
 from kco_sandbox.store import Store
+from kco_sandbox.store.outbox import Due
 
 log = logging.getLogger("kco_sandbox.health")
 
@@ -33,7 +37,7 @@ def worker_off() -> str:
 class Health:
     database_ok: bool
     worker: str
-    now: datetime  # the platform clock
+    now: datetime  # the platform's base clock (no merchant's offset)
 
     @property
     def ok(self) -> bool:
@@ -47,13 +51,17 @@ class OutboxLoad:
 
     pending: int
     due: int
-    age_seconds: float  # platform seconds since the oldest pending callback fell due; 0 if none
+    # Platform seconds since the oldest pending callback fell due (at its merchant's time); 0 if
+    # none.
+    age_seconds: float
 
 
 class HealthService:
-    def __init__(self, store: Store, clock: Clock, worker_state: WorkerState = worker_off) -> None:
+    def __init__(
+        self, store: Store, clocks: MerchantClocks, worker_state: WorkerState = worker_off
+    ) -> None:
         self.store = store
-        self.clock = clock
+        self.clocks = clocks
         self.worker_state = worker_state
         self._database_was_ok = True  # to log when it stops answering, not at every probe
 
@@ -63,22 +71,22 @@ class HealthService:
             self.store.ping()
         except SQLAlchemyError as exc:
             self._unreachable(exc)
-            return Health(False, self.worker_state(), self.clock.now())
+            return Health(False, self.worker_state(), self.clocks.base.now())
         self._reachable()
-        return Health(True, self.worker_state(), self.clock.now())
+        return Health(True, self.worker_state(), self.clocks.base.now())
 
     def outbox(self) -> OutboxLoad | None:
         """The outbox's load now; None while the database does not answer."""
-        now = self.clock.now()
+        now = Due(self.clocks.default_now(), self.clocks.moved())
         try:
-            oldest = self.store.outbox.next_due_at()
+            oldest = self.store.outbox.next_due_at(now)  # in `now.default`'s time
             due = self.store.outbox.due_count(now)
             pending = self.store.outbox.pending_count()
         except SQLAlchemyError as exc:
             self._unreachable(exc)
             return None
         self._reachable()
-        age = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+        age = max((now.default - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
         return OutboxLoad(pending=pending, due=due, age_seconds=age)
 
     def _unreachable(self, exc: SQLAlchemyError) -> None:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from kco_sandbox.clock import Clock
-from kco_sandbox.domain.errors import NoSuchOrder, NotFound
+from kco_sandbox.clock import MerchantClocks
+from kco_sandbox.domain.errors import Conflict, NoSuchOrder, NotFound
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.order_management import rules
 from kco_sandbox.domain.order_management.idempotency import Replay, scope, scopes_answering
@@ -41,10 +41,12 @@ from kco_sandbox.domain.order_management.order import (
     ShippingInfoUpdate,
 )
 from kco_sandbox.ids import IdFactory
+from kco_sandbox.services.order_locks import OrderLocks
 from kco_sandbox.store.orders import KeyAlreadyUsed, Orders, Remember
 
 T = TypeVar("T")
-MAX_ATTEMPTS = 50
+MAX_ATTEMPTS = 50  # rounds lost to writers in other processes before answering 409 CONFLICT
+_ORDER_LOCKS = OrderLocks()  # writers of one order in this process go one at a time
 _REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 
 # A rule: the order and the time in, the changed order (None: nothing to write) and a result out.
@@ -61,7 +63,7 @@ def new_klarna_reference() -> str:
 @dataclass(frozen=True, slots=True)
 class OrderManagementService:
     orders: Orders
-    clock: Clock
+    clock: MerchantClocks  # each order's time is its merchant's
     new_id: IdFactory
 
     # Reading
@@ -314,36 +316,40 @@ class OrderManagementService:
         operation): the same key on another operation, order or capture is a new key.
         """
         scopes = scopes_answering(operation, order_id, capture_id)
-        for _ in range(MAX_ATTEMPTS):
-            found = self.orders.get_or_replay(
-                order_id, merchant.merchant_id, idempotency_key, scopes
-            )
-            if isinstance(found, Replay):
-                return found
-            order, version = self._owned(found, merchant, order_id)
-            now = self.clock.now()
-            changed, result = rule(order, now)
-            remember = (
-                Remember(
-                    merchant.merchant_id,
-                    idempotency_key,
-                    scope(operation, order_id, capture_id),
-                    Replay(operation, order_id, _created_id(result)),
-                    now,
+        # Writers in this process queue on the order's lock; the optimistic check below still
+        # catches writers in other processes, and rarely needs a second round.
+        with _ORDER_LOCKS.hold(order_id):
+            for _ in range(MAX_ATTEMPTS):
+                found = self.orders.get_or_replay(
+                    order_id, merchant.merchant_id, idempotency_key, scopes
                 )
-                if idempotency_key
-                else None
-            )
-            try:
-                if changed is None:
-                    if remember is not None:
-                        self.orders.remember(remember)
-                    return result
-                if self.orders.save(changed, version, remember):
-                    return result
-            except KeyAlreadyUsed:
-                pass  # a request with the same key won a race: the next round replays its answer
-        raise RuntimeError(f"order {order_id} kept changing under {MAX_ATTEMPTS} attempts")
+                if isinstance(found, Replay):
+                    return found
+                order, version = self._owned(found, merchant, order_id)
+                now = self.clock.now(merchant.merchant_id)
+                changed, result = rule(order, now)
+                remember = (
+                    Remember(
+                        merchant.merchant_id,
+                        idempotency_key,
+                        scope(operation, order_id, capture_id),
+                        Replay(operation, order_id, _created_id(result)),
+                        now,
+                    )
+                    if idempotency_key
+                    else None
+                )
+                try:
+                    if changed is None:
+                        if remember is not None:
+                            self.orders.remember(remember)
+                        return result
+                    if self.orders.save(changed, version, remember):
+                        return result
+                except KeyAlreadyUsed:
+                    pass  # the same key won a race: the next round replays its answer
+        # Other processes kept winning: a clear, retryable answer rather than a 500.
+        raise Conflict(f"Order {order_id} is being changed by other requests; try again")
 
 
 def _created_id(result: object) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from kco_sandbox.clock import Clock
+from kco_sandbox.clock import MerchantClocks
 from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.lifecycle import Action, require
 from kco_sandbox.domain.checkout.order import Address, Customer, Doc
@@ -94,7 +94,7 @@ class CompleteRequest(Doc):
 @dataclass(frozen=True, slots=True)
 class PurchaseService:
     store: Store
-    clock: Clock
+    clock: MerchantClocks  # each order's time is its merchant's
     caller: MerchantHttp
     allow_http_callbacks: bool
     timeouts: CallbackTimeouts
@@ -108,14 +108,14 @@ class PurchaseService:
         record = self.store.checkouts.get(order_id)
         if record is None or (merchant_id is not None and record.merchant_id != merchant_id):
             raise NotFound(f"Order {order_id} not found")
-        record.visible_to(record.merchant_id, self.clock.now())
+        record.visible_to(record.merchant_id, self.clock.now(record.merchant_id))
         require(Action.COMPLETE, record.status)
         return record
 
     def shopper_view(self, order_id: str) -> CheckoutRecord | None:
         """The order as the hosted page shows it to the shopper; None if unknown or expired."""
         record = self.store.checkouts.get(order_id)
-        if record is None or record.is_expired(self.clock.now()):
+        if record is None or record.is_expired(self.clock.now(record.merchant_id)):
             return None
         return record
 
@@ -126,7 +126,7 @@ class PurchaseService:
 
     def _with_session(self, record: CheckoutRecord, **changes: Any) -> CheckoutRecord:
         session = msgspec.structs.replace(record.session, **changes)
-        return self._save(record, record.with_session(session, self.clock.now()))
+        return self._save(record, record.with_session(session, self.clock.now(record.merchant_id)))
 
     # merchant callbacks
 
@@ -140,16 +140,17 @@ class PurchaseService:
         base_url: str,
     ) -> tuple[CheckoutRecord, Answer]:
         """POST `body` to the merchant with the order locked; the unlocked record and the answer."""
-        now = self.clock.now()
+        now = self.clock.now(record.merchant_id)
         # The lock outlives the time-out a little, so it never lapses while the call is open.
         locked = self._with_session(record, locked_until=now + timedelta(seconds=timeout + 5))
         order_url = checkout_url(base_url, record.order_id)
         target = purchase.expand_url(url, record.order_id, order_url)
-        call = self.caller.post(target, _encode(body), timeout)
+        # One of the merchant's callback slots, so one slow shop cannot hold every thread.
+        call = self.caller.post(target, _encode(body), timeout, merchant_id=record.merchant_id)
         answer = call.answer
         self.store.events.add(
             record.order_id,
-            self.clock.now(),
+            self.clock.now(record.merchant_id),
             f"callback.{kind}",
             {
                 "url": target,
@@ -190,7 +191,7 @@ class PurchaseService:
             )
         except BadValue as exc:
             raise CallbackFailed(f"The merchant's cart breaks a rule: {exc.messages[0]}") from None
-        return self._save(record, record.with_cart(order, self.clock.now()))
+        return self._save(record, record.with_cart(order, self.clock.now(record.merchant_id)))
 
     def _markets(self, record: CheckoutRecord) -> Mapping[str, Market]:
         merchant = self.store.merchants.get(record.merchant_id)
@@ -321,7 +322,10 @@ class PurchaseService:
             self._raise_unless_proceed(judge_validation(answer, required))
         if persona.outcome is Outcome.DENIED:
             self.store.events.add(
-                record.order_id, self.clock.now(), "purchase.denied", {"email": persona.email}
+                record.order_id,
+                self.clock.now(record.merchant_id),
+                "purchase.denied",
+                {"email": persona.email},
             )
             raise PurchaseDenied("The purchase was denied; choose another payment method")
         return self._authorize(record, persona.outcome, persona.decision_after, base_url)
@@ -333,7 +337,7 @@ class PurchaseService:
         decision_after: timedelta | None,
         base_url: str,
     ) -> Completion:
-        now = self.clock.now()
+        now = self.clock.now(record.merchant_id)
         pending = decision_after is not None
         session = msgspec.structs.replace(
             record.session,

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from kco_sandbox.clock import Clock
+from kco_sandbox.clock import MerchantClocks
 from kco_sandbox.domain import faults as fault_state
 from kco_sandbox.domain.checkout.record import order_url
 from kco_sandbox.domain.delivery import Callback, CallbackKind
@@ -23,6 +23,7 @@ from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.purchase.cart import expand_url
 from kco_sandbox.ids import IdFactory
 from kco_sandbox.store import Store
+from kco_sandbox.store.events import Cursor
 
 _encode = msgspec.json.Encoder().encode
 
@@ -37,34 +38,53 @@ class FraudStop:
 @dataclass(frozen=True, slots=True)
 class SandboxService:
     store: Store
-    clock: Clock
+    clock: MerchantClocks  # an order's events are at its merchant's time
     new_id: IdFactory
 
     def record_api_call(
-        self, order_id: str, method: str, path: str, status: int, correlation_id: str
+        self,
+        order_id: str,
+        merchant_id: str,
+        method: str,
+        path: str,
+        status: int,
+        correlation_id: str,
     ) -> None:
-        """An inbound API call on an order joins its timeline (buffered, see `store/events.py`)."""
+        """A merchant's API call on an order joins the order's timeline, if the order is that
+        merchant's (buffered and checked as it is written, see `store/events.py`)."""
         detail = {
             "method": method,
             "path": path,
             "status": status,
             "correlation_id": correlation_id,
         }
-        self.store.events.buffer(order_id, self.clock.now(), "api.call", detail)
+        self.store.events.buffer(
+            order_id, merchant_id, self.clock.now(merchant_id), "api.call", detail
+        )
 
     def flush_api_calls(self) -> None:
         self.store.events.flush()
 
-    def order_events(self, merchant: Merchant, order_id: str) -> list[dict[str, Any]]:
-        """Everything recorded on an order, oldest first: API calls, merchant callbacks, purchase
-        outcomes and push or notification attempts, as `{"at", "kind", ...}`."""
+    def order_events(
+        self, merchant: Merchant, order_id: str, limit: int | None = None, after: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of what was recorded on an order, oldest first: API calls, merchant callbacks,
+        purchase outcomes and push or notification attempts, as `{"at", "kind", ...}`; and the
+        cursor of the next page (None after the last). `limit`: 1 to 1000, 100 if not given;
+        `after`: the cursor a previous page gave. Only reads: the caller flushes the buffered
+        API calls first (`flush_api_calls`, a write) if it wants them in."""
+        size = 100 if limit is None else limit
+        if not 1 <= size <= 1000:
+            raise BadValue("limit", "1 to 1000")
+        try:
+            cursor = Cursor.decode(after) if after is not None else None
+        except ValueError:
+            raise BadValue("after", "not a cursor this API gave") from None
         record = self.store.checkouts.get(order_id)
         if record is None or record.merchant_id != merchant.merchant_id:
             raise NotFound(f"Order {order_id} not found")
-        self.store.events.flush()
-        events = self.store.events.list(order_id) + self.store.outbox.attempts_for(order_id)
-        # Python's sort is stable: same-instant events keep their order within each source.
-        return sorted(events, key=lambda event: event["at"])
+        page = self.store.events.page(order_id, size, cursor)
+        return page.events, page.next.encode() if page.next is not None else None
 
     def faults(self, merchant: Merchant) -> Faults:
         return fault_state.decode(self.store.state.get(fault_state.state_key(merchant.merchant_id)))
@@ -88,7 +108,7 @@ class SandboxService:
         url = record.order.merchant_urls.notification
         if not url:
             raise BadValue("merchant_urls.notification", "the order has no notification URL")
-        now: datetime = self.clock.now()
+        now: datetime = self.clock.now(merchant.merchant_id)
         stop = FraudStop(order_id=order_id, callback_id=self.new_id())
         event = {"order_id": order_id, "event_type": stop.event_type}
         callback = Callback(

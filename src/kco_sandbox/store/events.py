@@ -1,4 +1,5 @@
-"""An order's event log: merchant callbacks, purchase outcomes and every API call on the order.
+"""An order's event log: merchant callbacks, purchase outcomes and the merchant's API calls on
+the order; and reading it, merged with the order's callback attempts, a page at a time.
 
 API calls are many and diagnostic, so they are buffered (`buffer`) rather than committed one by
 one: on SQLite the buffer is written inside the next write transaction (`Database.ride_along`,
@@ -6,21 +7,70 @@ wired by the `Store`), as SQLite has one writer and a commit of the log's own wo
 wait; on any engine it is written when it reaches `batch` entries, by `flush` (the delivery
 worker's rounds, before an order's events are read, at shutdown). A crash can lose the last
 unwritten entries; the log is a diagnostic record, not part of any order's state.
+
+A buffered call names the merchant that made it, and is written only if the order exists and
+belongs to that merchant: the check is part of the batched insert (`INSERT ... SELECT ... WHERE
+EXISTS`), so the request that made the call never pays a read for it, and calls on made-up ids or
+on another merchant's order write nothing.
+
+Pages (`page`) are read in the order (time, source, row id): the event log before callback
+attempts at the same instant, then insertion order. Both tables are read by keyset from the
+cursor, each at most a page, through their `(order_id, time, id)` indexes, so a page costs the
+same on an order with 20 events as on one with 200,000.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, select
+from sqlalchemy import Column, ColumnElement, Connection, literal, select, tuple_
 
 from kco_sandbox.store.engine import Database, sqlite_time, utc
-from kco_sandbox.store.tables import order_events
+from kco_sandbox.store.tables import callback_attempts, callbacks, order_events
 
 _encode = msgspec.json.Encoder().encode
+# Sources, in the order same-instant events are listed.
+_LOG, _ATTEMPTS = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page ended: the last event's time, source and row id."""
+
+    at: datetime
+    source: int
+    row_id: int
+
+    def encode(self) -> str:
+        text = f"{self.at.astimezone(UTC).isoformat()}|{self.source}|{self.row_id}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        """The cursor `encode` made; `ValueError` for anything else."""
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            text = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
+            at_text, source_text, id_text = text.split("|")
+            at = datetime.fromisoformat(at_text)
+            source, row_id = int(source_text), int(id_text)
+        except (binascii.Error, UnicodeError, ValueError) as exc:
+            raise ValueError("not a cursor of this log") from exc
+        if at.tzinfo is None or source not in (_LOG, _ATTEMPTS) or row_id < 0:
+            raise ValueError("not a cursor of this log")
+        return cls(at, source, row_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    events: list[dict[str, Any]]
+    next: Cursor | None  # None: this was the last page
 
 
 class EventLog:
@@ -39,16 +89,38 @@ class EventLog:
         self, conn: Connection, order_id: str, at: datetime, kind: str, detail: dict[str, Any]
     ) -> None:
         """One event inside the caller's transaction."""
-        self._insert(conn, [{"order_id": order_id, "at": at, "kind": kind, "detail": detail}])
+        conn.execute(
+            order_events.insert(),
+            {
+                "order_id": order_id,
+                "at": self.db.time(at),
+                "kind": kind,
+                "detail": _encode(detail).decode(),
+            },
+        )
 
-    def buffer(self, order_id: str, at: datetime, kind: str, detail: dict[str, Any]) -> None:
-        """One event to write later (see the module docstring)."""
-        entry = {"order_id": order_id, "at": at, "kind": kind, "detail": detail}
+    def buffer(
+        self, order_id: str, merchant_id: str, at: datetime, kind: str, detail: dict[str, Any]
+    ) -> None:
+        """One event to write later, if `merchant_id`'s order `order_id` exists then (see the
+        module docstring)."""
+        entry = {
+            "order_id": order_id,
+            "merchant_id": merchant_id,
+            "at": at,
+            "kind": kind,
+            "detail": detail,
+        }
         with self._lock:
             self._pending.append(entry)
             full = len(self._pending) >= self._batch
         if full:
             self.flush()
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
 
     def _take(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -59,34 +131,144 @@ class EventLog:
         """Write what is buffered inside the caller's transaction."""
         entries = self._take()
         if entries:
-            self._insert(conn, entries)
+            self._insert_owned(conn, entries)
 
     def flush(self) -> None:
         """Write what is buffered, in a transaction of its own."""
         entries = self._take()
         if entries:
             with self.db.write() as conn:
-                self._insert(conn, entries)
+                self._insert_owned(conn, entries)
 
-    def _insert(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
+    def _insert_owned(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
         # Through the driver's own `executemany`: this runs for every API call on an order, and
-        # the Core insert's per-row processing cost more than a read.
+        # the Core insert's per-row processing cost more than a read. The EXISTS is a primary key
+        # look-up inside a write that happens anyway.
         if self.db.is_sqlite:
-            marks = "?, ?, ?, ?"
+            mark = "?"
             rows: list[tuple[Any, ...]] = [
-                (e["order_id"], sqlite_time(e["at"]), e["kind"], _encode(e["detail"]).decode())
+                (
+                    e["order_id"],
+                    sqlite_time(e["at"]),
+                    e["kind"],
+                    _encode(e["detail"]).decode(),
+                    e["order_id"],
+                    e["merchant_id"],
+                )
                 for e in entries
             ]
         else:
-            marks = "%s, %s, %s, %s"
+            mark = "%s"
             rows = [
-                (e["order_id"], e["at"], e["kind"], _encode(e["detail"]).decode()) for e in entries
+                (
+                    e["order_id"],
+                    e["at"],
+                    e["kind"],
+                    _encode(e["detail"]).decode(),
+                    e["order_id"],
+                    e["merchant_id"],
+                )
+                for e in entries
             ]
-        statement = f"INSERT INTO order_events (order_id, at, kind, detail) VALUES ({marks})"
+        # PostgreSQL needs the types of parameters in a SELECT list; SQLite has no use for them.
+        if self.db.is_sqlite:
+            values = "?, ?, ?, ?"
+        else:
+            values = (
+                "CAST(%s AS VARCHAR(36)), CAST(%s AS TIMESTAMP WITH TIME ZONE), "
+                "CAST(%s AS VARCHAR(64)), CAST(%s AS TEXT)"
+            )
+        statement = (
+            f"INSERT INTO order_events (order_id, at, kind, detail) SELECT {values} "
+            f"WHERE EXISTS (SELECT 1 FROM checkout_orders WHERE order_id = {mark} "
+            f"AND merchant_id = {mark})"
+        )
         conn.exec_driver_sql(statement, rows)
 
+    def page(self, order_id: str, limit: int, after: Cursor | None) -> Page:
+        """Up to `limit` of the order's events and callback attempts after `after`, oldest
+        first, as `{"at", "kind", ...}`."""
+        with self.db.read() as conn:
+            logged = self._log_page(conn, order_id, limit + 1, after)
+            attempted = self._attempt_page(conn, order_id, limit + 1, after)
+        merged = sorted(logged + attempted, key=lambda item: item[0])
+        taken = merged[:limit]
+        events = [event for _, event in taken]
+        if len(merged) <= limit or not taken:
+            return Page(events, None)
+        at, source, row_id = taken[-1][0]
+        return Page(events, Cursor(at, source, row_id))
+
+    def _after(
+        self,
+        source: int,
+        at_column: Column[datetime],
+        id_column: Column[int],
+        after: Cursor | None,
+    ) -> ColumnElement[bool] | None:
+        """The keyset condition for the rows of `source` that come after `after`."""
+        if after is None:
+            return None
+        at = self.db.time(after.at)
+        if source > after.source:
+            return at_column >= at
+        if source < after.source:
+            return at_column > at
+        # A row value comparison, not `at > a OR (at = a AND id > b)`: both engines then seek in
+        # the (order_id, time, id) index instead of scanning the order's rows from the start.
+        return tuple_(at_column, id_column) > tuple_(literal(at), literal(after.row_id))
+
+    def _log_page(
+        self, conn: Connection, order_id: str, limit: int, after: Cursor | None
+    ) -> list[tuple[tuple[datetime, int, int], dict[str, Any]]]:
+        table = order_events
+        query = select(table.c.event_id, table.c.at, table.c.kind, table.c.detail).where(
+            table.c.order_id == order_id
+        )
+        condition = self._after(_LOG, table.c.at, table.c.event_id, after)
+        if condition is not None:
+            query = query.where(condition)
+        rows = conn.execute(query.order_by(table.c.at, table.c.event_id).limit(limit)).all()
+        return [
+            (
+                (utc(row.at), _LOG, row.event_id),
+                {"at": utc(row.at), "kind": row.kind, **msgspec.json.decode(row.detail)},
+            )
+            for row in rows
+        ]
+
+    def _attempt_page(
+        self, conn: Connection, order_id: str, limit: int, after: Cursor | None
+    ) -> list[tuple[tuple[datetime, int, int], dict[str, Any]]]:
+        table = callback_attempts
+        query = (
+            select(table, callbacks.c.kind, callbacks.c.url)
+            .join(callbacks, callbacks.c.callback_id == table.c.callback_id)
+            .where(table.c.order_id == order_id)
+        )
+        condition = self._after(_ATTEMPTS, table.c.started_at, table.c.attempt_id, after)
+        if condition is not None:
+            query = query.where(condition)
+        rows = conn.execute(query.order_by(table.c.started_at, table.c.attempt_id).limit(limit))
+        return [
+            (
+                (utc(row.started_at), _ATTEMPTS, row.attempt_id),
+                {
+                    "at": utc(row.started_at),
+                    "kind": f"{row.kind}.attempt",
+                    "callback_id": row.callback_id,
+                    "url": row.url,
+                    "status": row.status_code,
+                    "duration_ms": row.duration_ms,
+                    "error": row.error,
+                },
+            )
+            for row in rows.all()
+        ]
+
     def list(self, order_id: str) -> list[dict[str, Any]]:
-        """The order's events, oldest first, as `{"at", "kind", **detail}`."""
+        """All of the order's logged events (no callback attempts), oldest first, as
+        `{"at", "kind", **detail}`: for the command line and tests; the API reads `page`s."""
         with self.db.read() as conn:
             rows = conn.execute(
                 select(order_events)

@@ -22,6 +22,7 @@ from kco_sandbox.store.events import EventLog
 from kco_sandbox.store.merchants import Merchants
 from kco_sandbox.store.orders import Orders
 from kco_sandbox.store.outbox import Outbox
+from kco_sandbox.store.retention import Retention
 from kco_sandbox.store.state import PlatformState
 
 
@@ -34,6 +35,7 @@ class Store:
         self.outbox = Outbox(self.db)
         self.events = EventLog(self.db)
         self.state = PlatformState(self.db)
+        self.retention = Retention(self.db)
         # Buffered API calls are written with the next SQLite write (see `events.py`).
         self.db.ride_along = self.events.write_buffered_on
 

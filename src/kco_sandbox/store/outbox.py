@@ -7,24 +7,67 @@ claim skips rows another worker holds (`FOR UPDATE SKIP LOCKED`), on SQLite the 
 serialises claims. Leases are wall-clock time (the platform clock can jump): a crashed worker's
 lease runs out once its attempt would have timed out, and the row is claimed again: delivery is
 at least once. Each attempt is recorded as its own row.
+
+What is due depends on whose callback it is: each merchant has its own clock (see
+`kco_sandbox.clock.MerchantClocks`), and `next_attempt_at` is in its merchant's time. `Due` says
+when "now" is: one time for every merchant that never moved its clock, and one per merchant that
+did, so a query has one clause more per merchant that moved its clock, not per merchant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
 from kco_sandbox.domain.delivery import Attempt, Callback, CallbackKind, CallbackStatus
 from kco_sandbox.store.engine import Database, utc
 from kco_sandbox.store.tables import callback_attempts, callbacks
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The outbox's "now": `default` for every merchant except those in `moved`, each of which
+    is at its own time."""
+
+    default: datetime
+    moved: Mapping[str, datetime] = field(default_factory=dict)
+
+    def now(self, merchant_id: str) -> datetime:
+        return self.moved.get(merchant_id, self.default)
+
+
+def _due(when: Due | datetime) -> Due:
+    return when if isinstance(when, Due) else Due(when)
+
+
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def _is_due(self, due: Due, merchant_id: str | None = None) -> ColumnElement[bool]:
+        """Pending and due at `due` (only `merchant_id`'s, when given)."""
+        pending = callbacks.c.status == CallbackStatus.PENDING.value
+        at = callbacks.c.next_attempt_at
+        if merchant_id is not None:
+            return and_(
+                pending,
+                callbacks.c.merchant_id == merchant_id,
+                at <= self.db.time(due.now(merchant_id)),
+            )
+        if not due.moved:
+            return and_(pending, at <= self.db.time(due.default))
+        clauses = [
+            and_(callbacks.c.merchant_id.not_in(list(due.moved)), at <= self.db.time(due.default))
+        ]
+        clauses += [
+            and_(callbacks.c.merchant_id == merchant, at <= self.db.time(now))
+            for merchant, now in due.moved.items()
+        ]
+        return and_(pending, or_(*clauses))
 
     def enqueue_on(self, conn: Connection, callback: Callback, now: datetime) -> None:
         """Add `callback` inside the caller's transaction."""
@@ -51,19 +94,22 @@ class Outbox:
             self.enqueue_on(conn, callback, now)
 
     def claim_due(
-        self, now: datetime, wall: datetime, lease: timedelta, limit: int
+        self,
+        now: Due | datetime,
+        wall: datetime,
+        lease: timedelta,
+        limit: int,
+        merchant_id: str | None = None,
     ) -> list[Callback]:
-        """Take up to `limit` callbacks due at platform time `now` that no one holds at
-        wall-clock time `wall`, holding them until `wall + lease`."""
-        at = self.db.time(now)
+        """Take up to `limit` callbacks due at platform time `now` (only `merchant_id`'s, when
+        given) that no one holds at wall-clock time `wall`, holding them until `wall + lease`."""
         held = self.db.time(wall)
         with self.db.write() as conn:
             ids = (
                 conn.execute(
                     select(callbacks.c.callback_id)
                     .where(
-                        callbacks.c.status == CallbackStatus.PENDING.value,
-                        callbacks.c.next_attempt_at <= at,
+                        self._is_due(_due(now), merchant_id),
                         or_(callbacks.c.locked_until.is_(None), callbacks.c.locked_until < held),
                     )
                     .order_by(callbacks.c.next_attempt_at, callbacks.c.callback_id)
@@ -117,14 +163,59 @@ class Outbox:
                 )
             )
 
-    def next_due_at(self) -> datetime | None:
+    def due_merchants(
+        self, now: Due | datetime, wall: datetime, exclude: Collection[str] = ()
+    ) -> list[str]:
+        """The merchants with callbacks due at `now` that no one holds at `wall`, but those in
+        `exclude` (whose callbacks are being delivered already)."""
+        held = self.db.time(wall)
+        query = (
+            select(callbacks.c.merchant_id)
+            .distinct()
+            .where(
+                self._is_due(_due(now)),
+                or_(callbacks.c.locked_until.is_(None), callbacks.c.locked_until < held),
+            )
+        )
+        if exclude:
+            query = query.where(callbacks.c.merchant_id.not_in(list(exclude)))
         with self.db.read() as conn:
-            value = conn.execute(
-                select(func.min(callbacks.c.next_attempt_at)).where(
-                    callbacks.c.status == CallbackStatus.PENDING.value
-                )
+            return sorted(str(m) for m in conn.execute(query).scalars().all())
+
+    def next_due_at(
+        self, now: Due | datetime | None = None, exclude: Collection[str] = ()
+    ) -> datetime | None:
+        """When the next pending callback falls due, in `now.default`'s time: a callback of a
+        merchant whose clock is ahead by `d` falls due `d` earlier. Callbacks of merchants in
+        `exclude` are left out."""
+        due = _due(now) if now is not None else None
+        moved = dict(due.moved) if due is not None else {}
+        pending = callbacks.c.status == CallbackStatus.PENDING.value
+        others = [callbacks.c.merchant_id.not_in(list(moved))] if moved else []
+        if exclude:
+            others.append(callbacks.c.merchant_id.not_in(list(exclude)))
+        with self.db.read() as conn:
+            first = conn.execute(
+                select(func.min(callbacks.c.next_attempt_at)).where(pending, *others)
             ).scalar()
-        return utc(value) if value is not None else None
+            ahead = [m for m in moved if m not in exclude]
+            per_merchant = (
+                conn.execute(
+                    select(callbacks.c.merchant_id, func.min(callbacks.c.next_attempt_at))
+                    .where(pending, callbacks.c.merchant_id.in_(ahead))
+                    .group_by(callbacks.c.merchant_id)
+                ).all()
+                if ahead
+                else []
+            )
+        times = [utc(first)] if first is not None else []
+        if due is not None:
+            times += [
+                utc(at) - (moved[str(merchant)] - due.default)
+                for merchant, at in per_merchant
+                if at is not None
+            ]
+        return min(times) if times else None
 
     def pending_count(self) -> int:
         """Callbacks still to be attempted, due or not."""
@@ -134,14 +225,11 @@ class Outbox:
             ).scalar()
         return int(count or 0)
 
-    def due_count(self, now: datetime) -> int:
-        """Callbacks due at `now`, held by a worker or not."""
+    def due_count(self, now: Due | datetime, merchant_id: str | None = None) -> int:
+        """Callbacks due at `now` (only `merchant_id`'s, when given), held by a worker or not."""
         with self.db.read() as conn:
             count = conn.execute(
-                select(func.count()).where(
-                    callbacks.c.status == CallbackStatus.PENDING.value,
-                    callbacks.c.next_attempt_at <= self.db.time(now),
-                )
+                select(func.count()).where(self._is_due(_due(now), merchant_id))
             ).scalar()
         return int(count or 0)
 

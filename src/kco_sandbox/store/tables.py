@@ -116,7 +116,7 @@ callback_attempts = Table(
 platform_state = Table(
     "platform_state",
     metadata,
-    Column("key", String(64), primary_key=True),
+    Column("key", String(320), primary_key=True),  # "clock_offset_seconds:" + a merchant id
     Column("value", Text, nullable=False),
 )
 
@@ -125,3 +125,22 @@ Index("ix_callbacks_order", callbacks.c.order_id)
 Index("ix_callback_attempts_order", callback_attempts.c.order_id)
 Index("ix_checkout_orders_expires_at", checkout_orders.c.expires_at)
 Index("ix_order_events_order_id", order_events.c.order_id, order_events.c.event_id)
+# Reading an order's timeline a page at a time, in time order (`events.py`), and retention
+# (`retention.py`): candidates per merchant by time, an order's keys, old keys.
+Index(
+    "ix_order_events_order_at", order_events.c.order_id, order_events.c.at, order_events.c.event_id
+)
+Index(
+    "ix_callback_attempts_order_at",
+    callback_attempts.c.order_id,
+    callback_attempts.c.started_at,
+    callback_attempts.c.attempt_id,
+)
+Index(
+    "ix_checkout_orders_merchant_expires",
+    checkout_orders.c.merchant_id,
+    checkout_orders.c.expires_at,
+)
+Index("ix_om_orders_merchant_created", om_orders.c.merchant_id, om_orders.c.created_at)
+Index("ix_idempotency_keys_order", idempotency_keys.c.order_id)
+Index("ix_idempotency_keys_created", idempotency_keys.c.merchant_id, idempotency_keys.c.created_at)

@@ -22,8 +22,10 @@ from kco_sandbox.web.api import order_management as management_api
 from kco_sandbox.web.api import sandbox as sandbox_api
 from kco_sandbox.web.auth import Authenticator
 from kco_sandbox.web.checkout_page import routes as pages
+from kco_sandbox.web.checkout_page.tokens import new_form_key
 from kco_sandbox.web.context import AppContext, Services
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
+from kco_sandbox.web.hosts import HostGuard, listen_url
 from kco_sandbox.web.wire import WireMiddleware
 
 ORDERS = "/checkout/v3/orders"
@@ -36,11 +38,22 @@ API_ROUTES = [
     Route(ORDERS + "/{order_id}/abort", checkout_api.abort_order, methods=["POST"]),
 ]
 # The vendor's API, then the shopper's pages, and the sandbox's control API; `build_app` mounts
-# the demo shop at /demo, signed in as the first of the merchants it is given.
+# the demo shop at /demo (when `settings.demo_shop_on`), signed in as the first of the merchants
+# it is given.
 ROUTES = API_ROUTES + management_api.ROUTES + pages.ROUTES
 
 
-def build_app(settings: Settings, services: Services, merchants: list[Merchant]) -> Starlette:
+def build_app(
+    settings: Settings,
+    services: Services,
+    merchants: list[Merchant],
+    form_key: bytes | None = None,
+) -> Starlette:
+    """The app; `form_key` keys the hosted checkout page's form tokens (a fresh one if None).
+
+    `settings.port` must be the port the server listens on (`serve` sets it once bound, `--port
+    0` included): the demo shop calls the platform there.
+    """
     # The health probe stays on with `--no-sandbox-api`; the metrics go with the sandbox API.
     sandbox_routes = (
         (sandbox_api.ROUTES + operations.METRICS_ROUTES) if settings.sandbox_api else []
@@ -55,7 +68,9 @@ def build_app(settings: Settings, services: Services, merchants: list[Merchant])
                 new_id=new_uuid,
                 record_call=services.sandbox.record_api_call,
                 observe=observe,
-            )
+            ),
+            # Inside the wire conventions, so its 400 has them too; before any handler.
+            Middleware(HostGuard, settings=settings),
         ],
         exception_handlers={
             KcoError: kco_error_handler,
@@ -64,9 +79,17 @@ def build_app(settings: Settings, services: Services, merchants: list[Merchant])
         },
     )
     app.router.redirect_slashes = False
-    app.state.ctx = AppContext(settings=settings, auth=auth, services=services)
-    shop = demo.create_shop(shop_account(merchants), app.state.ctx.base_url)
-    app.routes.extend(demo.mount("/demo", shop))
+    ctx = AppContext(
+        settings=settings,
+        auth=auth,
+        services=services,
+        form_key=form_key if form_key is not None else new_form_key(),
+    )
+    app.state.ctx = ctx
+    if settings.demo_shop_on:
+        # The shop calls the API where this server listens, never at a URL from a request.
+        shop = demo.create_shop(shop_account(merchants), listen_url(settings), ctx.base_url)
+        app.routes.extend(demo.mount("/demo", shop))
     return app
 
 

@@ -2,7 +2,9 @@
 
 Chunked bodies, bodies without `Content-Length`, any `Content-Type` (the vendor parses JSON
 whatever the header says) and an empty body on a POST are all accepted. A body over the limit is
-refused with 413 without reading the rest.
+refused with 413 without reading the rest: the protocol (`protocol.py`) then marks the answer
+`Connection: close` and drains what the client still sends for a moment before closing, so a
+client that writes its whole body before reading gets the 413 rather than a reset.
 """
 
 from __future__ import annotations

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
+from anyio import CapacityLimiter
 from anyio.to_thread import run_sync
 from starlette.requests import Request
 
-from kco_sandbox.clock import Clock
+from kco_sandbox.clock import MerchantClocks
 from kco_sandbox.metrics import Metrics
 from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.delivery import DeliveryService
@@ -19,15 +21,19 @@ from kco_sandbox.services.purchase import PurchaseService
 from kco_sandbox.services.sandbox import SandboxService
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.auth import Authenticator
+from kco_sandbox.web.hosts import public_base
 
 T = TypeVar("T")
+# The threads `write` runs on: None is anyio's default limiter; the hosted page's posts, which
+# may wait on a merchant, set their own (web/checkout_page/routes.py) to leave these to the API.
+WRITE_THREADS: ContextVar[CapacityLimiter | None] = ContextVar("write_threads", default=None)
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
     """The use-cases, built once by the composition root (`kco_sandbox.platform`)."""
 
-    clock: Clock
+    clock: MerchantClocks  # each merchant's own time
     checkout: CheckoutService
     purchase: PurchaseService
     management: OrderManagementService
@@ -45,9 +51,11 @@ class AppContext:
     settings: Settings
     auth: Authenticator
     services: Services
+    # The key of the hosted checkout page's form tokens (`checkout_page.tokens`).
+    form_key: bytes
 
     @property
-    def clock(self) -> Clock:
+    def clock(self) -> MerchantClocks:
         return self.services.clock
 
     @property
@@ -71,15 +79,13 @@ class AppContext:
         return self.services.sandbox
 
     def base_url(self, request: Request) -> str:
-        """The public base URL: the configured one, else the scheme and host the client used."""
-        if self.settings.public_url:
-            return self.settings.public_url.rstrip("/")
-        host = request.headers.get("host") or f"{self.settings.host}:{self.settings.port}"
-        return f"{request.url.scheme}://{host}"
+        """The public base URL: `--public-url`, else the scheme and the `Host` the client used
+        when it is one of the server's own names, else the listen address (`web.hosts`)."""
+        return public_base(self.settings, request.url.scheme, request.headers.get("host"))
 
     async def write(self, fn: Callable[[], T]) -> T:
         """Run a service call that writes: in a worker thread, as it may wait on a lock."""
-        return await run_sync(fn)
+        return await run_sync(fn, limiter=WRITE_THREADS.get())
 
     async def read(self, fn: Callable[[], T]) -> T:
         """Run a service call that only reads.

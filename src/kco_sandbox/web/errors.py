@@ -12,13 +12,14 @@ from typing import Final
 
 import msgspec
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from kco_sandbox import __version__
 from kco_sandbox.domain.errors import (
     BadValue,
+    Conflict,
     HttpError,
     KcoError,
     NotAllowed,
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: Final[dict[type[KcoError], int]] = {
     NotFound: 404,
     OrderExpired: 404,
     HttpError: 405,
+    Conflict: 409,  # the vendor's CONFLICT: other writers kept winning; a retry can succeed
     PayloadTooLarge: 413,
     PurchaseFailed: 422,  # the sandbox API's own: the purchase did not go through
 }
@@ -69,6 +71,27 @@ def error_body(code: str, messages: list[str], correlation: str) -> bytes:
             "service_version": SERVICE_VERSION,
         }
     )
+
+
+# The protocol's own answer when a request's head or body does not arrive within
+# `--request-timeout` (`web/protocol.py`): no app runs then, so it is rendered to bytes here, in
+# the vendor's body, with canonical names. The vendor documents no 408; the code is ours.
+REQUEST_TIMEOUT_CODE: Final = "REQUEST_TIMEOUT"
+
+
+def request_timeout_answer(correlation: str, date: str) -> bytes:
+    """The whole `408 Request Timeout` answer (it closes the connection); `date` is HTTP's."""
+    body = error_body(REQUEST_TIMEOUT_CODE, ["Request timeout"], correlation)
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "Connection: close\r\n"
+        f"Klarna-Correlation-Id: {correlation}\r\n"
+        f"Date: {date}\r\n"
+        "X-Content-Type-Options: nosniff\r\n\r\n"
+    )
+    return head.encode("ascii") + body
 
 
 def status_of(error: KcoError) -> int:
@@ -136,8 +159,19 @@ def allowed_methods(request: Request, allow: str) -> list[str]:
     return sorted(methods, key=lambda m: (*_METHOD_ORDER, m).index(m))
 
 
+# What the access line and the metrics show for a request whose client left before its body was
+# all in (nginx's "client closed request"); the answer itself reaches no one.
+CLIENT_GONE: Final = 499
+
+
 def internal_error(correlation: str, exc: BaseException) -> Response:
-    """A bug, logged with its traceback and answered in the vendor's shape."""
+    """A bug, logged with its traceback and answered in the vendor's shape.
+
+    A client that left mid-body (or was cut off by `--request-timeout`) is no bug, and there is
+    no one to answer: not logged, since any client could write a line per connection that way.
+    """
+    if isinstance(exc, ClientDisconnect):
+        return Response(status_code=CLIENT_GONE)
     log.error("unhandled error (correlation id %s)", correlation, exc_info=exc)
     return Response(
         error_body("INTERNAL_SERVER_ERROR", ["Internal server error"], correlation),

@@ -1,191 +1,262 @@
-"""The HTTP/1.1 protocol the server runs: uvicorn's h11 protocol, tolerant of one client habit.
+"""The HTTP/1.1 protocol the server runs: uvicorn's h11 protocol, tolerant of one client habit and
+bounded in time at the connection level.
 
 Why h11: it writes header names exactly as the application spells them, which strict clients need
 (see `wire.py`); uvicorn's httptools protocol lower-cases them.
 
-The habit: some clients (the `@crystallize/node-klarna` library, for one) write a `{}` or `[]`
-body after a GET that carries neither `Content-Length` nor `Transfer-Encoding`. By HTTP/1.1 such a
-request has no body, so on a kept-alive connection those two bytes would be read as the start of
-the next request and break it. Here they are dropped, and nothing else changes: a request line can
-never begin with `{` or `[`, so no valid request is ever altered.
+The habit: a stray `{}` or `[]` after a bodiless GET, dropped by `StrayBodyFilter`
+(`stray_bodies.py`, which says why and how).
 
-To know where a request starts, `StrayBodyFilter` follows the connection's framing across TCP
-segments however the bytes are split: it collects each request's head until its blank line,
-counts a `Content-Length` or chunked body through (the node client sends its POST bodies
-chunked), and drops two bytes only right after the head of a request that had no framing at
-all. Anything it does not fully understand (another transfer coding, an upgrade, `CONNECT`, an
-odd head or chunk line) ends its work: from there on every byte passes untouched.
+The bounds (docs/operations.md, "Limits"), none of which logs a line per connection:
+- idle: a connection with no request under way closes after `idle_timeout`, whether it has
+  answered one already or never sent a byte (uvicorn times out only the first kind);
+- slow requests: from a request's first byte, its head and body must all be in within
+  `request_timeout`, else `408` (or just a close, when the answer has already begun);
+- slow readers: a client that leaves the answer unread for `request_timeout` is cut off;
+- lingering close: an answer that starts before the request's body is all in (a 413 judged by
+  `Content-Length`, a 401 or 404 before the body is read) says `Connection: close`; closing
+  then shuts our side, and reads and drops what the client still sends, for at most
+  `linger_seconds` or until it is quiet for `linger_quiet`. Closing at once would leave unread
+  data, the kernel would answer it with a reset, and the client would lose the answer;
+- how many connections are open at once is the `ConnectionGate`'s (`connections.py`).
 """
 
 from __future__ import annotations
 
-import re
-from enum import Enum, auto
-from typing import Final
+import asyncio
+from email.utils import formatdate
+from typing import Any
 
+import h11
+from starlette.requests import ClientDisconnect
+from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, ASGISendEvent
+from uvicorn._types import Scope as AsgiScope
+from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
 
-_STRAY_BODIES: Final = (b"{}", b"[]")
-_STRAY_OPENERS: Final = (b"{", b"[")
-_HEAD_END: Final = re.compile(rb"\r?\n\r?\n")
-_MAX_HEAD: Final = 64 * 1024  # past h11's own limit: h11 refuses such a head anyway
-_LENGTH: Final = re.compile(rb"[0-9]+")
-_CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]+")
-_MAX_LINE: Final = 4096
+from kco_sandbox.web.connections import Connections, GuardedTransport
+from kco_sandbox.web.errors import request_timeout_answer
+from kco_sandbox.web.stray_bodies import StrayBodyFilter
 
+__all__ = ["StrayBodyFilter", "TolerantH11Protocol"]
 
-class _State(Enum):
-    HEAD = auto()  # collecting a request head
-    BODY = auto()  # counting a Content-Length body through
-    CHUNK_SIZE = auto()  # reading a chunk-size line
-    CHUNK_DATA = auto()  # counting a chunk and its CRLF through
-    TRAILER = auto()  # reading a chunked body's trailer, up to its blank line
-    OPAQUE = auto()  # lost track (or nothing to track): pass everything
-
-
-class StrayBodyFilter:
-    """Drops a stray `{}`/`[]` after an unframed request head; never touches any other byte."""
-
-    def __init__(self) -> None:
-        self._state = _State.HEAD
-        self._head = b""  # the current request's head so far
-        self._body_left = 0
-        self._stray_may_follow = False  # the last head was complete and unframed
-        self._held = b""  # a lone `{` or `[` that may be the first half of a stray body
-        self._line = b""  # a chunk-size line or the trailer so far
-
-    def feed(self, data: bytes) -> bytes:
-        """The bytes to hand to the HTTP parser for `data`, a stray body taken out."""
-        out = bytearray()
-        if self._held:
-            data, self._held = self._held + data, b""
-        while data and self._state is not _State.OPAQUE:
-            if self._state in (_State.BODY, _State.CHUNK_DATA):
-                taken = min(self._body_left, len(data))
-                out += data[:taken]
-                data = data[taken:]
-                self._body_left -= taken
-                if self._body_left == 0:
-                    chunked = self._state is _State.CHUNK_DATA
-                    self._state = _State.CHUNK_SIZE if chunked else _State.HEAD
-                continue
-            if self._state is _State.CHUNK_SIZE:
-                data = self._chunk_size(data, out)
-                continue
-            if self._state is _State.TRAILER:
-                data = self._trailer(data, out)
-                continue
-            if self._stray_may_follow and not self._head:
-                if data in _STRAY_OPENERS:
-                    self._held = data  # wait for the second byte
-                    return bytes(out)
-                if data[:2] in _STRAY_BODIES:
-                    data = data[2:]
-                self._stray_may_follow = False
-                continue
-            data = self._collect_head(data, out)
-        return bytes(out + data)
-
-    def _collect_head(self, data: bytes, out: bytearray) -> bytes:
-        """Pass head bytes of `data` to `out`; return what follows the head, if it ended."""
-        before = len(self._head)
-        self._head += data
-        if self._head[:1] in (b"\r", b"\n"):
-            self._state = _State.OPAQUE  # a blank line first: h11 refuses it, nothing to track
-            return data
-        end = _HEAD_END.search(self._head, max(0, before - 3))  # may straddle two segments
-        if end is None:
-            out += data
-            if len(self._head) > _MAX_HEAD:
-                self._state = _State.OPAQUE
-            return b""
-        taken = end.end() - before
-        out += data[:taken]
-        self._frame(self._head[: end.end()])
-        self._head = b""
-        return data[taken:]
-
-    def _chunk_size(self, data: bytes, out: bytearray) -> bytes:
-        """Pass a chunk-size line through; return what follows it, if it ended."""
-        before = len(self._line)
-        self._line += data
-        end = self._line.find(b"\n")
-        if end < 0:
-            out += data
-            if len(self._line) > _MAX_LINE:
-                self._state = _State.OPAQUE
-            return b""
-        taken = end + 1 - before
-        out += data[:taken]
-        line, self._line = self._line[: end + 1], b""
-        size = line.removesuffix(b"\r\n").split(b";")[0].strip(b" \t")
-        if not line.endswith(b"\r\n") or not _CHUNK_SIZE.fullmatch(size):
-            self._state = _State.OPAQUE
-            return data[taken:]
-        self._body_left = int(size, 16)
-        if self._body_left:
-            self._body_left += 2  # the CRLF after the chunk
-            self._state = _State.CHUNK_DATA
-        else:
-            self._state = _State.TRAILER
-        return data[taken:]
-
-    def _trailer(self, data: bytes, out: bytearray) -> bytes:
-        """Pass the trailer through; return what follows its blank line, if it ended."""
-        before = len(self._line)
-        self._line += data
-        blank = re.match(rb"\r?\n", self._line) or _HEAD_END.search(self._line)
-        if blank is None:
-            out += data
-            if len(self._line) > _MAX_HEAD:
-                self._state = _State.OPAQUE
-            return b""
-        taken = blank.end() - before
-        out += data[:taken]
-        self._line = b""
-        self._state = _State.HEAD
-        return data[taken:]
-
-    def _frame(self, head: bytes) -> None:
-        """Decide from a complete head what follows it: a body of known length, or nothing."""
-        lines = re.split(rb"\r?\n", head.rstrip(b"\r\n"))
-        request_line, fields = lines[0], lines[1:]
-        if request_line.upper().startswith(b"CONNECT "):
-            self._state = _State.OPAQUE
-            return
-        lengths: set[bytes] = set()
-        codings: list[bytes] = []
-        for line in fields:
-            name, colon, value = line.partition(b":")
-            name = name.strip(b" \t").lower()
-            if not colon or line[:1] in (b" ", b"\t") or name == b"upgrade":
-                self._state = _State.OPAQUE  # folded, odd or upgraded: stop following
-                return
-            if name == b"content-length":
-                lengths.add(value.strip(b" \t"))
-            elif name == b"transfer-encoding":
-                codings.append(value.strip(b" \t").lower())
-        if codings:
-            chunked = codings == [b"chunked"] and not lengths
-            self._state = _State.CHUNK_SIZE if chunked else _State.OPAQUE
-            return
-        if not lengths:
-            self._stray_may_follow = True
-            return
-        length = lengths.pop()
-        if lengths or not _LENGTH.fullmatch(length):
-            self._state = _State.OPAQUE
-            return
-        self._body_left = int(length)
-        self._state = _State.BODY if self._body_left else _State.HEAD
+# The client's states while a request is coming in: its head (after a first byte), its body.
+_RECEIVING = (h11.IDLE, h11.SEND_BODY)
 
 
 class TolerantH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the stray-body filter and the connection bounds.
+
+    `connections` (shared by every connection of a server) holds the timeouts, the gate and the
+    tallies; without it (as uvicorn itself would make the protocol) the defaults apply, uncapped.
+    """
+
     _strays: StrayBodyFilter | None = None
 
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        connections: Connections | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.shared = connections if connections is not None else Connections()
+        self.gate = self.shared.gate
+        # uvicorn declares it whole seconds; its timer takes any number of seconds.
+        self.timeout_keep_alive = self.shared.idle_timeout  # type: ignore[assignment]
+        self.app = self._closing_early(self.app)
+        self._real: asyncio.Transport | None = None
+        self._guard: GuardedTransport | None = None
+        self._request_timer: asyncio.TimerHandle | None = None
+        self._stall_timer: asyncio.TimerHandle | None = None
+        self._linger_timer: asyncio.TimerHandle | None = None
+        self._linger_until = 0.0
+        self._last_read = 0.0
+        self._lost = False
+
+    # The connection's life
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._real = transport
+        self._guard = GuardedTransport(transport, self._close)
+        super().connection_made(self._guard)
+        # uvicorn arms this only after a first answer: a connection that never sends a byte
+        # would stay open for ever.
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+        if self.gate is not None:
+            self.gate.idle(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        for timer in (self._request_timer, self._stall_timer, self._linger_timer):
+            if timer is not None:
+                timer.cancel()
+        super().connection_lost(exc)
+        if self.gate is not None:
+            self.gate.release(self)
+
+    def evict(self) -> None:
+        """Close this idle connection now, to make room for a new one (`ConnectionGate`)."""
+        self.timeout_keep_alive_handler()
+
+    # Reading
+
     def data_received(self, data: bytes) -> None:
+        assert self._guard is not None
+        if self._guard.closing:  # lingering: read and dropped
+            self._last_read = self.loop.time()
+            return
         if self._strays is None:
             self._strays = StrayBodyFilter()
         data = self._strays.feed(data)
-        if data:  # empty data would tell h11 that the peer closed the connection
-            super().data_received(data)
+        if not data:  # empty data would tell h11 that the peer closed the connection
+            return
+        if self.gate is not None:
+            self.gate.busy(self)
+        starting = self.conn.their_state is h11.IDLE
+        super().data_received(data)
+        if self.conn.their_state in _RECEIVING:
+            # A request begun in this data (its first byte arrived now) and not all in: it has
+            # the timeout from here. One that arrives whole, the usual case, needs no timer.
+            if self._request_timer is None and (starting or self.conn.their_state is h11.SEND_BODY):
+                self._start_request_timer()
+        elif self._request_timer is not None:
+            self._request_timer.cancel()  # all in (or refused as malformed)
+            self._request_timer = None
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._guard is None or self._guard.closing:
+            return
+        state = self.conn.their_state
+        if state is h11.SEND_BODY and self._request_timer is None:  # a pipelined request
+            self._start_request_timer()
+        elif state is h11.IDLE and self._request_timer is None and self.gate is not None:
+            self.gate.idle(self)
+
+    def _start_request_timer(self) -> None:
+        self._request_timer = self.loop.call_later(
+            self.shared.request_timeout, self._request_timed_out
+        )
+
+    def _request_timed_out(self) -> None:
+        """The request was not all in within the timeout: 408, unless an answer has begun
+        (then the connection just closes)."""
+        assert self._guard is not None
+        assert self._real is not None
+        if self._guard.closing:
+            return
+        self.shared.log.timed_out.add()
+        cycle = self.cycle if self.conn.their_state is not h11.IDLE else None
+        if cycle is not None and not cycle.response_complete:
+            # The app waits for the body: it is told the client left, and its answer is dropped.
+            cycle.disconnected = True
+            cycle.message_event.set()
+        if cycle is None or not cycle.response_started:
+            date = formatdate(self.shared.wall_clock(), usegmt=True)
+            self._real.write(request_timeout_answer(self.shared.new_id(), date))
+        self._guard.close()
+
+    # Writing
+
+    def _closing_early(self, app: ASGI3Application) -> ASGI3Application:
+        """`app`, adding `Connection: close` to an answer that starts before the request's body
+        is all in: the rest of the body is then drained by a lingering close, never parsed as
+        the next request nor read for as long as the client cares to send."""
+
+        async def closing_early(
+            scope: AsgiScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+        ) -> None:
+            if self.conn.their_state is not h11.SEND_BODY:  # the request is all in already
+                await app(scope, receive, send)
+                return
+
+            async def send_closing(message: ASGISendEvent) -> None:
+                if message["type"] == "http.response.start" and (
+                    self.conn.their_state is h11.SEND_BODY
+                ):
+                    message["headers"] = [*message.get("headers", ()), (b"Connection", b"close")]
+                await send(message)
+
+            try:
+                await app(scope, receive, send_closing)
+            except ClientDisconnect:
+                if self.cycle is None or not self.cycle.disconnected:
+                    raise
+                # The client left, or was cut off by the request timeout, mid-body: nothing to
+                # answer and no bug to log (uvicorn would log a traceback per connection).
+
+        return closing_early
+
+    def pause_writing(self) -> None:
+        """The client reads the answer more slowly than it is written: it has the request
+        timeout to catch up, then the connection is aborted."""
+        super().pause_writing()
+        if self._stall_timer is None:
+            self._stall_timer = self.loop.call_later(self.shared.request_timeout, self._stalled)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+
+    def _stalled(self) -> None:
+        assert self._real is not None
+        self._stall_timer = None
+        self.shared.log.stalled.add()
+        self._real.abort()
+
+    # Closing
+
+    def _close(self) -> None:
+        """`transport.close()`: at once when the client has nothing more to send, else the
+        lingering close of the module docstring."""
+        assert self._guard is not None
+        assert self._real is not None
+        if self._guard.closing:
+            if self._lost:
+                self._real.close()
+            return
+        linger = not self._lost and self._client_still_sending()
+        self._guard.closing = True
+        if self.gate is not None:
+            self.gate.busy(self)
+        if self._request_timer is not None:
+            self._request_timer.cancel()
+            self._request_timer = None
+        if not linger:
+            self._real.close()
+            return
+        # What is written goes out, then our FIN; `eof_received` ends it when the client closes.
+        if self._real.can_write_eof():
+            self._real.write_eof()
+        self._real.resume_reading()
+        now = self.loop.time()
+        self._last_read = now
+        self._linger_until = now + self.shared.linger_seconds
+        self._linger_timer = self.loop.call_later(self.shared.linger_quiet, self._linger_check)
+
+    def _client_still_sending(self) -> bool:
+        state = self.conn.their_state
+        if state is h11.IDLE:  # a request whose head is not all in yet, or none at all
+            return self._request_timer is not None
+        return state is h11.SEND_BODY or state is h11.ERROR
+
+    def _linger_check(self) -> None:
+        assert self._real is not None
+        now = self.loop.time()
+        quiet_until = self._last_read + self.shared.linger_quiet
+        if now >= self._linger_until or now >= quiet_until:
+            self._linger_timer = None
+            self._real.close()
+            return
+        self._linger_timer = self.loop.call_at(
+            min(self._linger_until, quiet_until), self._linger_check
+        )

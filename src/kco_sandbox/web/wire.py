@@ -11,7 +11,10 @@
   same-origin pages only. The hosted checkout page and the demo shop send policies of their own
   (docs/operations.md, "Headers").
 - Calls on an order are handed to `record_call`, for the order's timeline (see
-  `services/sandbox.py`).
+  `services/sandbox.py`), only when a handler marked the request with `mark_recordable` after
+  authenticating its merchant: an unauthenticated call records nothing, and the store writes a
+  marked call only if the order is that merchant's (`store/events.py`), so calls on made-up ids
+  or on another merchant's order never reach an order's timeline.
 - Every answered request is handed to `observe` with its status and duration, for the access log
   and the metrics (`web/api/operations.py`).
 """
@@ -46,8 +49,10 @@ _ORDER_PATH: Final = re.compile(
     r"^/(?:checkout/v3|ordermanagement/v1|_sandbox)/orders/(?P<id>[0-9a-fA-F-]{36})(?:/|$)"
 )
 _LOCATION: Final = re.compile(rb"/orders/(?P<id>[0-9a-fA-F-]{36})$")
-# (order_id, method, path, status, correlation_id)
-CallRecorder = Callable[[str, str, str, int, str], None]
+# (order_id, merchant_id, method, path, status, correlation_id)
+CallRecorder = Callable[[str, str, str, str, int, str], None]
+# The scope state key under which a handler names the merchant whose call this is.
+_RECORDABLE: Final = "kco_recordable_for"
 # (scope after routing, status, seconds from arrival until the answer was sent, correlation_id)
 Observer = Callable[[Scope, int, float, str], None]
 
@@ -62,6 +67,16 @@ def order_of(path: str, location: bytes | None) -> str | None:
         if created:
             return created.group("id").decode()
     return None
+
+
+def mark_recordable(scope: Scope, merchant_id: str | None) -> None:
+    """The request was made by `merchant_id`, authenticated: its call on an order may be
+    recorded on that order's timeline (if the order is the merchant's). None: not recorded."""
+    state = scope.setdefault("state", {})
+    if merchant_id is None:
+        state.pop(_RECORDABLE, None)
+    else:
+        state[_RECORDABLE] = merchant_id
 
 
 def canonical(name: bytes) -> bytes:
@@ -148,8 +163,14 @@ class WireMiddleware:
                 elapsed = time.perf_counter() - started
                 self.observe(scope, answer["status"], elapsed, correlation_id)
         if self.record_call is not None and "status" in answer:
-            order_id = order_of(scope["path"], answer["location"])
-            if order_id is not None:
+            merchant_id = scope["state"].get(_RECORDABLE)
+            order_id = order_of(scope["path"], answer["location"]) if merchant_id else None
+            if merchant_id and order_id is not None:
                 self.record_call(
-                    order_id, scope["method"], scope["path"], answer["status"], correlation_id
+                    order_id,
+                    merchant_id,
+                    scope["method"],
+                    scope["path"],
+                    answer["status"],
+                    correlation_id,
                 )

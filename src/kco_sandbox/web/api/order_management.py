@@ -43,6 +43,7 @@ from kco_sandbox.web.api.order_management_render import (
 )
 from kco_sandbox.web.body import decode, read_body
 from kco_sandbox.web.context import AppContext
+from kco_sandbox.web.wire import mark_recordable
 
 BASE = "/ordermanagement/v1/orders/{order_id}"
 _encode = msgspec.json.Encoder().encode
@@ -63,6 +64,7 @@ def _context(
     """
     ctx: AppContext = request.app.state.ctx
     merchant = ctx.auth.merchant_for(request.headers.get("authorization"))
+    mark_recordable(request.scope, merchant.merchant_id)
     order_id: str = request.path_params["order_id"]
     if not order_id.isprintable():
         raise missing(order_id)
@@ -117,7 +119,7 @@ async def get_order(request: Request) -> Response:
     ctx, merchant, order_id = _context(request)
     await read_body(request, ctx.settings.max_body_bytes)
     order = await ctx.read(lambda: ctx.management.get_order(merchant, order_id))
-    return _json(render_om_order(order, ctx.clock.now()))
+    return _json(render_om_order(order, ctx.clock.now(merchant.merchant_id)))
 
 
 async def list_captures(request: Request) -> Response:

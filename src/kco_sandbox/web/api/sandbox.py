@@ -4,11 +4,13 @@ Authenticated with the merchant's own credentials; `--no-sandbox-api` switches a
 
 - `POST /_sandbox/orders/{order_id}/complete`: complete a checkout without a browser, through the
   same steps as the hosted page (`services.purchase`).
-- `GET /_sandbox/orders/{order_id}/events`: the order's timeline.
+- `GET /_sandbox/orders/{order_id}/events`: the order's timeline, a page at a time
+  (`?limit=`, `?after=` the previous page's `next`).
 - `POST /_sandbox/orders/{order_id}/fraud-stop`: a `FRAUD_RISK_STOPPED` notification.
-- `GET /_sandbox/clock`, `POST /_sandbox/clock/advance {"seconds": N}`: read and move the platform
-  clock; an advance answers once every callback that fell due has been attempted.
-- `GET|PUT|DELETE /_sandbox/callbacks/faults`: the merchant's fault injection on its callbacks.
+- `GET /_sandbox/clock`, `POST /_sandbox/clock/advance {"seconds": N}`: read and move the calling
+  merchant's own clock; an advance answers once every callback of that merchant that fell due
+  has been attempted. Other merchants' time does not move.
+- `GET|PUT|DELETE /_sandbox/callbacks/faults`: the merchant's fault injection on its own callbacks.
 """
 
 from __future__ import annotations
@@ -22,19 +24,24 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kco_sandbox.domain.checkout.order import Doc
+from kco_sandbox.domain.errors import BadValue
 from kco_sandbox.domain.faults import Faults
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.services.purchase import CompleteRequest
 from kco_sandbox.web.api.order_management_render import om_time
 from kco_sandbox.web.body import decode, read_body
 from kco_sandbox.web.context import AppContext
+from kco_sandbox.web.merchant_threads import on_merchant_threads
+from kco_sandbox.web.paths import ORDER_ID
+from kco_sandbox.web.wire import mark_recordable
 
 _encode = msgspec.json.Encoder().encode
-MAX_ADVANCE_SECONDS = 10 * 365 * 24 * 3600
 
 
 class AdvanceBody(Doc, kw_only=True):
-    seconds: Annotated[float, Meta(ge=0, le=MAX_ADVANCE_SECONDS)]
+    # The upper bounds (one advance, the merchant's total offset) are the service's, which
+    # answers them with the limit in the message.
+    seconds: Annotated[float, Meta(ge=0)]
 
 
 def _json(value: object) -> Response:
@@ -43,7 +50,9 @@ def _json(value: object) -> Response:
 
 def _context(request: Request) -> tuple[AppContext, Merchant]:
     ctx: AppContext = request.app.state.ctx
-    return ctx, ctx.auth.merchant_for(request.headers.get("authorization"))
+    merchant = ctx.auth.merchant_for(request.headers.get("authorization"))
+    mark_recordable(request.scope, merchant.merchant_id)
+    return ctx, merchant
 
 
 async def complete_order(request: Request) -> Response:
@@ -51,7 +60,9 @@ async def complete_order(request: Request) -> Response:
     body = await decode(request, ctx.settings.max_body_bytes, CompleteRequest)
     order_id = request.path_params["order_id"]
     base = ctx.base_url(request)
-    completion = await ctx.write(lambda: ctx.purchase.complete(merchant, order_id, body, base))
+    # The purchase calls the merchant's shop and may wait on it: on the merchant's own threads.
+    with on_merchant_threads(merchant.merchant_id, ctx.settings.merchant_callback_slots):
+        completion = await ctx.write(lambda: ctx.purchase.complete(merchant, order_id, body, base))
     record = completion.record
     return _json(
         {
@@ -63,12 +74,33 @@ async def complete_order(request: Request) -> Response:
     )
 
 
+def _page_size(request: Request) -> int | None:
+    """`?limit=`: digits only (no sign, spaces or `_`), else `400 Bad value: limit`."""
+    text = request.query_params.get("limit")
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise BadValue("limit", "1 to 1000")
+    return int(text)
+
+
 async def order_events(request: Request) -> Response:
     ctx, merchant = _context(request)
+    # Reading the timeline is not an event on it: a read that joined it would always leave one
+    # more page for the client following `next` (with `limit=1`, forever).
+    mark_recordable(request.scope, None)
     order_id = request.path_params["order_id"]
-    events = await ctx.write(lambda: ctx.sandbox.order_events(merchant, order_id))
+    limit = _page_size(request)
+    after = request.query_params.get("after")
+    # The buffered API calls are written first (a write, so in a worker thread), then the page
+    # is read where reads run: bounded by `limit`, it is small enough for the event loop on
+    # SQLite, and goes to a thread on PostgreSQL.
+    await ctx.write(ctx.sandbox.flush_api_calls)
+    events, cursor = await ctx.read(
+        lambda: ctx.sandbox.order_events(merchant, order_id, limit, after)
+    )
     payload: list[dict[str, Any]] = [{**event, "at": om_time(event["at"])} for event in events]
-    return _json({"order_id": order_id, "events": payload})
+    return _json({"order_id": order_id, "events": payload, "next": cursor})
 
 
 async def fraud_stop(request: Request) -> Response:
@@ -83,21 +115,22 @@ async def fraud_stop(request: Request) -> Response:
 
 
 async def read_clock(request: Request) -> Response:
-    ctx, _ = _context(request)
-    clock = ctx.delivery.clock
+    ctx, merchant = _context(request)
+    clocks = ctx.delivery.clocks
+    merchant_id = merchant.merchant_id
     return _json(
         {
-            "now": om_time(clock.now()),
-            "offset_seconds": clock.offset.total_seconds(),
-            "scale": clock.scale,
+            "now": om_time(clocks.now(merchant_id)),
+            "offset_seconds": clocks.offset(merchant_id).total_seconds(),
+            "scale": clocks.scale,
         }
     )
 
 
 async def advance_clock(request: Request) -> Response:
-    ctx, _ = _context(request)
+    ctx, merchant = _context(request)
     body = await decode(request, ctx.settings.max_body_bytes, AdvanceBody)
-    advanced = await ctx.write(lambda: ctx.delivery.advance(body.seconds))
+    advanced = await ctx.write(lambda: ctx.delivery.advance(merchant.merchant_id, body.seconds))
     return _json({"now": om_time(advanced.now), "attempted": advanced.attempted})
 
 
@@ -109,7 +142,7 @@ async def read_faults(request: Request) -> Response:
 
 async def set_faults(request: Request) -> Response:
     ctx, merchant = _context(request)
-    wanted = await decode(request, ctx.settings.max_body_bytes, Faults)
+    wanted = ctx.delivery.check_faults(await decode(request, ctx.settings.max_body_bytes, Faults))
     faults = await ctx.write(lambda: ctx.sandbox.set_faults(merchant, wanted))
     return _json(msgspec.structs.asdict(faults))
 
@@ -122,9 +155,9 @@ async def clear_faults(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/_sandbox/orders/{order_id}/complete", complete_order, methods=["POST"]),
-    Route("/_sandbox/orders/{order_id}/events", order_events, methods=["GET"]),
-    Route("/_sandbox/orders/{order_id}/fraud-stop", fraud_stop, methods=["POST"]),
+    Route(f"/_sandbox/orders/{ORDER_ID}/complete", complete_order, methods=["POST"]),
+    Route(f"/_sandbox/orders/{ORDER_ID}/events", order_events, methods=["GET"]),
+    Route(f"/_sandbox/orders/{ORDER_ID}/fraud-stop", fraud_stop, methods=["POST"]),
     Route("/_sandbox/clock", read_clock, methods=["GET"]),
     Route("/_sandbox/clock/advance", advance_clock, methods=["POST"]),
     Route("/_sandbox/callbacks/faults", read_faults, methods=["GET"]),

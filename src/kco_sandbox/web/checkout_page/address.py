@@ -18,6 +18,7 @@ from kco_sandbox.web.checkout_page.forms import (
     title_id,
 )
 from kco_sandbox.web.checkout_page.html import error_box, esc, field, select, submit
+from kco_sandbox.web.checkout_page.tokens import SLOT
 
 
 def _country_name(code: str) -> str:
@@ -217,7 +218,7 @@ def address_step(
         "<h1>Billing address</h1>",
         error_box(error),
         f'<form method="post" action="/kco/checkout/{esc(record.order_id)}/address"'
-        ' id="address-form">'
+        f' id="address-form">{SLOT}'
         f'<input type="hidden" name="customer_type" value="{esc(customer_type)}">',
         '<fieldset id="billing-address"><legend>Billing address</legend>',
         _country_picker(

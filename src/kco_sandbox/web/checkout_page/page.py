@@ -2,7 +2,8 @@
 
 `GET /kco/checkout/{order_id}` shows the first step the shopper has not done yet (or, with
 `?step=`, an earlier one to change it); a completed order shows its confirmation, an aborted one
-a closed notice. The form posts are handled in `page_posts`.
+a closed notice. The form posts are handled in `posts`; every form carries the order's form
+token (`tokens`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from kco_sandbox.web.checkout_page.steps import (
     shipping_step,
     summary_step,
 )
+from kco_sandbox.web.checkout_page.tokens import fill, token_for
 from kco_sandbox.web.context import AppContext
 
 STEPS: Final = ("identify", "address", "shipping", "payment", "summary")
@@ -122,12 +124,14 @@ def completed_screen(record: CheckoutRecord) -> Screen:
     return Screen("confirmation", confirmation(record, minimal), [("load_confirmation", {})])
 
 
-def render(record: CheckoutRecord, screen: Screen) -> Response:
+def render(ctx: AppContext, record: CheckoutRecord, screen: Screen) -> Response:
+    """The screen as a page, each of its forms carrying the order's form token."""
     canonical = f"/kco/checkout/{record.order_id}"
     if screen.step in ("address", "shipping", "payment", "identify"):
         canonical += f"?step={screen.step}"
     state = page_state(record, screen, canonical)
-    page = document(record.order, screen.step, screen.body, state)
+    body = fill(screen.body, token_for(ctx.form_key, record.order_id))
+    page = document(record.order, screen.step, body, state)
     headers = {
         "Cache-Control": "no-store",
         "Content-Security-Policy": content_security_policy(record.order),
@@ -168,4 +172,4 @@ async def checkout_page(request: Request) -> Response:
     record = await load_record(ctx, order_id)
     if record is None:
         return not_found(order_id)
-    return render(record, screen_for(record, dict(request.query_params)))
+    return render(ctx, record, screen_for(record, dict(request.query_params)))

@@ -1,8 +1,10 @@
 """The checkout page's form posts: each calls one `PurchaseService` step and shows the next.
 
 `POST /kco/checkout/{order_id}/{step}` with `step` one of identify, address, shipping, payment,
-buy, signup. Success redirects (303) to the page of the next step; a refusal re-renders the step
-with its message. No input makes a 500: every purchase error is shown on the step.
+buy, signup. A post without the order's form token (`tokens`) changes nothing: the step is
+shown again with a message, `403`. Success redirects (303) to the page of the next step; a
+refusal re-renders the step with its message. No input makes a 500: every purchase error is
+shown on the step.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from kco_sandbox.web.checkout_page.forms import (
     read_form,
 )
 from kco_sandbox.web.checkout_page.page import (
+    allowed_step,
     customer_type,
     load_record,
     not_found,
@@ -45,6 +48,7 @@ from kco_sandbox.web.checkout_page.page import (
 )
 from kco_sandbox.web.checkout_page.state import Screen
 from kco_sandbox.web.checkout_page.steps import external_methods, redirecting, signup_step
+from kco_sandbox.web.checkout_page.tokens import FIELD, genuine
 from kco_sandbox.web.context import AppContext
 
 _PLAIN: Final = {
@@ -82,9 +86,10 @@ def _next(record: CheckoutRecord, step: str, **query: str) -> Response:
     return RedirectResponse(f"/kco/checkout/{record.order_id}?{pairs}", status_code=303)
 
 
-def _away(record: CheckoutRecord, url: str, reason: str) -> Response:
+def _away(ctx: AppContext, record: CheckoutRecord, url: str, reason: str) -> Response:
     """A screen that sends the merchant page (the top window) to `url`."""
     return render(
+        ctx,
         record,
         Screen("redirect", redirecting(url, reason), navigate={"url": url, "reason": reason}),
     )
@@ -161,7 +166,7 @@ async def payment(ctx: AppContext, record: CheckoutRecord, form: Form, base: str
         if key == method:
             order_url = checkout_url(base, record.order_id)
             url = expand_url(provider.redirect_url, record.order_id, order_url)
-            return _away(record, url, "external_payment_method")
+            return _away(ctx, record, url, "external_payment_method")
     raise BadValue("payment_method")
 
 
@@ -181,12 +186,12 @@ async def _buy(
         done = await ctx.write(lambda: ctx.purchase.buy(order_id, method, checked, base))
     except PurchaseDenied:
         fresh = await load_record(ctx, order_id) or record
-        return render(fresh, step_screen(fresh, "payment", method=method, denied=True))
+        return render(ctx, fresh, step_screen(fresh, "payment", method=method, denied=True))
     except SignupRequired:
         fresh = await load_record(ctx, order_id) or record
-        return render(fresh, Screen("signup", signup_step(fresh, method, checked, None)))
+        return render(ctx, fresh, Screen("signup", signup_step(fresh, method, checked, None)))
     except CallbackRedirect as exc:
-        return _away(record, exc.location, "validation")
+        return _away(ctx, record, exc.location, "validation")
     except KcoError as exc:
         if isinstance(exc, NotFound):
             raise
@@ -194,10 +199,11 @@ async def _buy(
         if fresh.status is not CheckoutStatus.CHECKOUT_INCOMPLETE:
             return _next(fresh, "summary")
         return render(
+            ctx,
             fresh,
             step_screen(fresh, "summary", error=message(exc), method=method, checked=checked),
         )
-    return _away(done.record, done.redirect_url, "confirmation")
+    return _away(ctx, done.record, done.redirect_url, "confirmation")
 
 
 async def buy(ctx: AppContext, record: CheckoutRecord, form: Form, base: str) -> Response:
@@ -216,7 +222,8 @@ async def signup(ctx: AppContext, record: CheckoutRecord, form: Form, base: str)
     try:
         await ctx.write(lambda: ctx.purchase.sign_up(record.order_id, code))
     except BadValue as exc:
-        return render(record, Screen("signup", signup_step(record, method, checked, message(exc))))
+        screen = Screen("signup", signup_step(record, method, checked, message(exc)))
+        return render(ctx, record, screen)
     return await _buy(ctx, record, method, checked, base)
 
 
@@ -233,6 +240,39 @@ HANDLERS: Final[dict[str, Handler]] = {
 _SHOWN_ON: Final = {"buy": "summary", "signup": "summary"}
 
 
+REFUSED: Final = (
+    "This form could not be accepted: it was sent from an old page or from outside this "
+    "checkout. Check the details and send them again."
+)
+
+
+def _step_screen(
+    record: CheckoutRecord,
+    step: str,
+    form: Form | None,
+    error: str,
+    status_code: int,
+    *,
+    checked: bool = False,
+) -> Screen:
+    """The screen that shows a refused post of `step`: its step again, with `error`; when
+    `checked`, only if the shopper may see that step yet (else the next one they may)."""
+    method = form.get("payment_method") if form else None
+    shown = _SHOWN_ON.get(step, step)
+    if checked:
+        shown = allowed_step(record, shown, method)
+    posted = form if shown in ("identify", "address") else None
+    screen = step_screen(
+        record,
+        shown,
+        error=error,
+        posted=posted,
+        method=method if method in PAYMENT_METHODS else None,
+        wanted_type=form.optional("customer_type") if form else None,
+    )
+    return Screen(screen.step, screen.body, screen.events, status_code=status_code)
+
+
 async def post_step(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     order_id = request.path_params["order_id"]
@@ -246,9 +286,13 @@ async def post_step(request: Request) -> Response:
     form: Form | None = None
     try:
         form = await read_form(request)
+        if not genuine(ctx.form_key, order_id, form.get(FIELD)):
+            # Nothing is done: the step is shown again, with a token this time (CSRF).
+            screen = _step_screen(record, step, form, REFUSED, 403, checked=True)
+            return render(ctx, record, screen)
         return await handler(ctx, record, form, ctx.base_url(request))
     except CallbackRedirect as exc:
-        return _away(record, exc.location, step)
+        return _away(ctx, record, exc.location, step)
     except NotFound:
         return not_found(order_id)
     except KcoError as exc:
@@ -257,15 +301,4 @@ async def post_step(request: Request) -> Response:
             return not_found(order_id)
         if fresh.status is not CheckoutStatus.CHECKOUT_INCOMPLETE:
             return RedirectResponse(f"/kco/checkout/{order_id}", status_code=303)
-        shown = _SHOWN_ON.get(step, step)
-        posted = form if shown in ("identify", "address") else None
-        method = form.get("payment_method") if form else None
-        screen = step_screen(
-            fresh,
-            shown,
-            error=message(exc),
-            posted=posted,
-            method=method if method in PAYMENT_METHODS else None,
-            wanted_type=form.optional("customer_type") if form else None,
-        )
-        return render(fresh, Screen(screen.step, screen.body, screen.events, status_code=400))
+        return render(ctx, fresh, _step_screen(fresh, step, form, message(exc), 400))

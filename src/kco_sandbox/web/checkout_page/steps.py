@@ -1,7 +1,8 @@
 """The markup of each checkout screen but the address one (see `page_address`).
 
 Every step is one `<form method=post>` whose primary action is its `button[type=submit]`; the
-form posts to `/kco/checkout/{order_id}/{step}`. Element ids are a public contract listed in
+form posts to `/kco/checkout/{order_id}/{step}`, with the form token (`tokens.SLOT`, filled in
+when the screen is rendered). Element ids are a public contract listed in
 docs/checkout-page.md.
 """
 
@@ -21,6 +22,7 @@ from kco_sandbox.web.checkout_page.html import (
     safe_url,
     submit,
 )
+from kco_sandbox.web.checkout_page.tokens import SLOT
 
 METHOD_LABELS = {
     "invoice": "Pay later (invoice)",
@@ -35,7 +37,7 @@ def _form(step: str, order_id: str, inner: str, *, client_validation: bool = Fal
     marker = ' data-client-validation="true"' if client_validation else ""
     return (
         f'<form method="post" action="/kco/checkout/{esc(order_id)}/{step}" id="{step}-form"'
-        f"{marker}>{inner}</form>"
+        f"{marker}>{SLOT}{inner}</form>"
     )
 
 
