@@ -7,10 +7,8 @@ changes nothing. The sandbox API's headless purchase needs no token: Basic auth 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -20,50 +18,21 @@ from kco_sandbox.settings import Settings
 from kco_sandbox.store import Store
 from kco_sandbox.web.app import build_app
 from tests.conftest import BASE_URL
-from tests.factories import make_order
+from tests.page_support import ADDRESS, NO_AUTH, ORDERS, TOKEN, create, page, step_of, token_in
 
-ORDERS = "/checkout/v3/orders"
-NO_AUTH = httpx2.Auth()  # the shopper's browser sends no credentials
-TOKEN = re.compile(r'<input type="hidden" name="form_token" value="([^"]+)">')
-ADDRESS = {
-    "given_name": "Alva",
-    "family_name": "Berg",
-    "street_address": "Storgatan 2",
-    "postal_code": "11122",
-    "city": "Stockholm",
-}
 REFUSED = "This form could not be accepted"
 
 
-def create(client: TestClient, **overrides: Any) -> str:
-    response = client.post(ORDERS, json=make_order(**overrides))
-    assert response.status_code == 201, response.text
-    order_id: str = response.json()["order_id"]
-    return order_id
-
-
-def page(client: TestClient, order_id: str, query: str = "") -> str:
-    response = client.get(f"/kco/checkout/{order_id}{query}", auth=NO_AUTH)
-    assert response.status_code == 200
-    return response.text
-
-
 def token_of(html: str) -> str:
-    found = TOKEN.search(html)
-    assert found is not None, html
-    return found.group(1)
+    token = token_in(html)
+    assert token, html
+    return token
 
 
 def post(client: TestClient, order_id: str, step: str, data: dict[str, str]) -> Any:
     return client.post(
         f"/kco/checkout/{order_id}/{step}", data=data, auth=NO_AUTH, follow_redirects=False
     )
-
-
-def step_of(html: str) -> str:
-    found = re.search(r'<body data-step="([a-z]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 def identified(client: TestClient, order_id: str) -> None:

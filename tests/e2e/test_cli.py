@@ -158,6 +158,8 @@ def test_a_postgresql_database_without_the_schema_is_refused(postgres_url: str) 
                 "serve",
                 "--database-url",
                 url.set(database=empty).render_as_string(hide_password=False),
+                "--port",
+                "0",  # any free port: the refusal must be about the schema, not a port in use
             ],
             capture_output=True,
             text=True,

@@ -17,7 +17,6 @@ B's latencies (p50 and max) are printed (`pytest -s`) and recorded as test prope
 
 from __future__ import annotations
 
-import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ import pytest
 from tests.callback_support import wait_for
 from tests.factories import MERCHANT, OTHER_MERCHANT, make_line, make_order
 from tests.live import LiveServer
+from tests.page_support import ADDRESS, token_in
 from tests.receiver import Receiver, Reply
 
 A_AUTH = (MERCHANT.merchant_id, MERCHANT.api_key)
@@ -42,13 +42,6 @@ SHOPPERS = 45  # A's shoppers waiting on A's shop at once
 SLOTS = 8  # the default `--merchant-callback-slots`
 B_REQUESTS = 20  # creates, then as many reads
 B_LIMIT = 1.5  # seconds: B's slowest request, well under DELAY
-ADDRESS = {
-    "given_name": "Alva",
-    "family_name": "Berg",
-    "street_address": "Storgatan 2",
-    "postal_code": "11122",
-    "city": "Stockholm",
-}
 # A's shop answers with the cart unchanged (a valid `address_update` answer), just late.
 CART = {
     "order_amount": 50000,
@@ -83,9 +76,9 @@ def form_token(client: httpx.Client, order_id: str) -> str:
     """The hidden `form_token` of the order's checkout forms, read from the page as a browser
     would."""
     html = client.get(f"/kco/checkout/{order_id}").text
-    found = re.search(r'<input type="hidden" name="form_token" value="([^"]+)">', html)
-    assert found is not None, html[:500]
-    return found.group(1)
+    token = token_in(html)
+    assert token, html[:500]
+    return token
 
 
 def address_post(client: httpx.Client, receiver: Receiver) -> Step:

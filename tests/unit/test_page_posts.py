@@ -5,44 +5,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from tests.factories import make_order
+from tests.page_support import ADDRESS, NO_AUTH, ORDERS, create, page, step_of, token_in
 
-ORDERS = "/checkout/v3/orders"
-NO_AUTH = httpx2.Auth()  # the shopper's browser sends no credentials
 STEPS = ["identify", "address", "shipping", "payment", "buy", "signup"]
-ADDRESS = {
-    "given_name": "Alva",
-    "family_name": "Berg",
-    "street_address": "Storgatan 2",
-    "postal_code": "11122",
-    "city": "Stockholm",
-}
-
-
-def create(client: TestClient, **overrides: Any) -> str:
-    response = client.post(ORDERS, json=make_order(**overrides))
-    assert response.status_code == 201, response.text
-    order_id: str = response.json()["order_id"]
-    return order_id
-
-
-def page(client: TestClient, order_id: str, query: str = "") -> str:
-    response = client.get(f"/kco/checkout/{order_id}{query}", auth=NO_AUTH)
-    assert response.status_code == 200
-    return response.text
 
 
 def form_token(client: TestClient, order_id: str) -> str:
     """The token the order's checkout forms carry, as a browser finds it in the page."""
-    html = client.get(f"/kco/checkout/{order_id}", auth=NO_AUTH).text
-    found = re.search(r'<input type="hidden" name="form_token" value="([^"]+)">', html)
-    return found.group(1) if found else ""
+    return token_in(client.get(f"/kco/checkout/{order_id}", auth=NO_AUTH).text)
 
 
 def post(client: TestClient, order_id: str, step: str, **data: Any) -> Any:
@@ -51,12 +27,6 @@ def post(client: TestClient, order_id: str, step: str, **data: Any) -> Any:
     return client.post(
         f"/kco/checkout/{order_id}/{step}", data=data, auth=NO_AUTH, follow_redirects=False
     )
-
-
-def step_of(html: str) -> str:
-    found = re.search(r'<body data-step="([a-z]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 def test_steps_follow_what_the_shopper_did(client: TestClient) -> None:

@@ -32,6 +32,7 @@ import msgspec
 from sqlalchemy import Column, ColumnElement, Connection, literal, select, tuple_
 
 from kco_sandbox.store.engine import Database, sqlite_time, utc
+from kco_sandbox.store.outbox import attempt_event
 from kco_sandbox.store.tables import callback_attempts, callbacks, order_events
 
 _encode = msgspec.json.Encoder().encode
@@ -253,15 +254,7 @@ class EventLog:
         return [
             (
                 (utc(row.started_at), _ATTEMPTS, row.attempt_id),
-                {
-                    "at": utc(row.started_at),
-                    "kind": f"{row.kind}.attempt",
-                    "callback_id": row.callback_id,
-                    "url": row.url,
-                    "status": row.status_code,
-                    "duration_ms": row.duration_ms,
-                    "error": row.error,
-                },
+                attempt_event(row),
             )
             for row in rows.all()
         ]

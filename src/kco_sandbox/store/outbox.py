@@ -266,18 +266,7 @@ class Outbox:
                 .where(callback_attempts.c.order_id == order_id)
                 .order_by(callback_attempts.c.attempt_id)
             ).all()
-        return [
-            {
-                "at": utc(row.started_at),
-                "kind": f"{row.kind}.attempt",
-                "callback_id": row.callback_id,
-                "url": row.url,
-                "status": row.status_code,
-                "duration_ms": row.duration_ms,
-                "error": row.error,
-            }
-            for row in rows
-        ]
+        return [attempt_event(row) for row in rows]
 
 
 def _callback(row: Any) -> Callback:
@@ -293,3 +282,17 @@ def _callback(row: Any) -> Callback:
         attempts=row.attempts,
         status=CallbackStatus(row.status),
     )
+
+
+def attempt_event(row: Any) -> dict[str, Any]:
+    """An attempt (a row of `callback_attempts` with its callback's `kind` and `url`) as an entry
+    of the order's timeline."""
+    return {
+        "at": utc(row.started_at),
+        "kind": f"{row.kind}.attempt",
+        "callback_id": row.callback_id,
+        "url": row.url,
+        "status": row.status_code,
+        "duration_ms": row.duration_ms,
+        "error": row.error,
+    }
