@@ -26,6 +26,7 @@ from kco_sandbox.web.checkout_page.tokens import new_form_key
 from kco_sandbox.web.context import AppContext, Services
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
 from kco_sandbox.web.hosts import HostGuard, listen_url
+from kco_sandbox.web.portal import mount as portal
 from kco_sandbox.web.wire import WireMiddleware
 
 ORDERS = "/checkout/v3/orders"
@@ -86,6 +87,7 @@ def build_app(
         form_key=form_key if form_key is not None else new_form_key(),
     )
     app.state.ctx = ctx
+    portal.mount(app, ctx)
     if settings.demo_shop_on:
         # The shop calls the API where this server listens, never at a URL from a request.
         shop = demo.create_shop(shop_account(merchants), listen_url(settings), ctx.base_url)

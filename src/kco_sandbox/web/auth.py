@@ -33,6 +33,18 @@ def _same(presented: str, expected: str) -> bool:
 class Authenticator:
     def __init__(self, merchants: Iterable[Merchant]) -> None:
         self._by_key = {_digest(m.api_key): m for m in merchants}
+        self._by_id = {m.merchant_id: m for m in self._by_key.values()}
+
+    def by_id(self, merchant_id: str) -> Merchant | None:
+        """The merchant that may sign in as `merchant_id`, if any (a portal session names it)."""
+        return self._by_id.get(merchant_id)
+
+    def sign_in(self, username: str, password: str) -> Merchant:
+        """The merchant of a user name and password typed into a form, or `Unauthorized`."""
+        merchant = self._by_id.get(username)
+        if merchant is None or not _same(password, merchant.api_key):
+            raise Unauthorized("Wrong credentials")
+        return merchant
 
     def merchant_for(self, authorization: str | None) -> Merchant:
         """The merchant an `Authorization` header value signs in as, or `Unauthorized`."""

@@ -1,8 +1,6 @@
 """The shopper's form posts: reading them and turning them into what the purchase steps take.
 
-Forms are posted `application/x-www-form-urlencoded` (no multipart: the pages upload nothing).
-Whatever a browser or a script posts, reading it never fails with an exception other than
-`BadValue`, whose message the page shows on the step.
+Reading a post is `web/forms.py`'s; a `BadValue` from here or there is shown on the step.
 """
 
 from __future__ import annotations
@@ -10,17 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import parse_qs
-
-from starlette.requests import Request
 
 from kco_sandbox.domain.checkout.order import Address, CheckoutOrder
 from kco_sandbox.domain.errors import BadValue
-from kco_sandbox.web.body import read_body
+from kco_sandbox.web.forms import FIELD_LIMIT, FORM_LIMIT, Form, read_form
 
-# Forms hold a few dozen short fields; this is far above what a shopper can type.
-FORM_LIMIT: Final = 64 * 1024
-FIELD_LIMIT: Final = 255
+__all__ = ["FIELD_LIMIT", "FORM_LIMIT", "Form", "read_form"]  # read here by the page's modules
+
 
 TITLES: Final[dict[str, tuple[str, ...]]] = {
     "GB": ("Mr", "Ms", "Mrs", "Miss"),
@@ -33,34 +27,6 @@ STREET_NAME_COUNTRIES: Final = frozenset({"DE", "AT", "NL"})
 REGION_COUNTRIES: Final = frozenset({"US", "AU", "CA"})
 NIN_COUNTRIES: Final = frozenset({"SE", "NO", "FI", "DK"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Form:
-    """A posted form: the last value of each field, and every value of repeated ones."""
-
-    values: dict[str, list[str]]
-
-    def get(self, name: str) -> str:
-        found = self.values.get(name)
-        return found[-1].strip()[:FIELD_LIMIT] if found else ""
-
-    def optional(self, name: str) -> str | None:
-        return self.get(name) or None
-
-    def all(self, name: str) -> list[str]:
-        return [value[:FIELD_LIMIT] for value in self.values.get(name, [])]
-
-
-async def read_form(request: Request) -> Form:
-    raw = await read_body(request, FORM_LIMIT)
-    text = raw.decode("utf-8", "replace")
-    try:
-        # Bad percent-escapes decode with replacement characters rather than failing.
-        fields = parse_qs(text, keep_blank_values=True, errors="replace", max_num_fields=500)
-    except ValueError:
-        raise BadValue("form", "too many fields") from None
-    return Form(fields)
 
 
 def title_id(value: str) -> str:

@@ -1,0 +1,7 @@
+"""The portal's order pages (to be built)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []
