@@ -25,7 +25,10 @@ from kco_sandbox.outbound.worker import Round, Worker
 from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.delivery import DeliveryService
 from kco_sandbox.services.health import HealthService, WorkerState, worker_off
+from kco_sandbox.services.journal import JournalService
+from kco_sandbox.services.order_actions import OrderActionsService
 from kco_sandbox.services.order_management import OrderManagementService
+from kco_sandbox.services.portal import PortalService
 from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
 from kco_sandbox.services.retention import RetentionService
 from kco_sandbox.services.sandbox import SandboxService
@@ -88,6 +91,7 @@ def build_services(
     http = caller or merchant_http(settings)  # one edge for checkout callbacks and deliveries
     metrics = Metrics(__version__)  # a registry of this app's own
     clocks = MerchantClocks(clock)  # each merchant's own time over the platform's clock
+    management = OrderManagementService(orders=store.orders, clock=clocks, new_id=new_id)
     return Services(
         clock=clocks,
         checkout=CheckoutService(
@@ -110,12 +114,21 @@ def build_services(
             new_id=new_id,
             delivery=settings.delivery,
         ),
-        management=OrderManagementService(orders=store.orders, clock=clocks, new_id=new_id),
+        management=management,
         delivery=delivery(store, clocks, settings, http, on_attempt=metrics.callback_attempt),
         sandbox=SandboxService(store=store, clock=clocks, new_id=new_id),
+        actions=OrderActionsService(
+            store=store,
+            clock=clocks,
+            new_id=new_id,
+            management=management,
+            delivery=settings.delivery,
+        ),
         reads_are_local=store.reads_are_local,
         health=HealthService(store, clocks, worker_state),
         metrics=metrics,
+        journal=JournalService(store=store),
+        portal=PortalService(store=store, clock=clocks),
     )
 
 

@@ -31,7 +31,9 @@ from typing import Any
 import msgspec
 from sqlalchemy import Column, ColumnElement, Connection, literal, select, tuple_
 
+from kco_sandbox.store import journal
 from kco_sandbox.store.engine import Database, sqlite_time, utc
+from kco_sandbox.store.journal import JournalFilter, Mark
 from kco_sandbox.store.outbox import attempt_event
 from kco_sandbox.store.tables import callback_attempts, callbacks, order_events
 
@@ -258,6 +260,38 @@ class EventLog:
             )
             for row in rows.all()
         ]
+
+    # A merchant's journal across its orders (the queries are in `journal.py`).
+
+    def journal(
+        self, merchant_id: str, where: JournalFilter, limit: int, before: Cursor | None
+    ) -> Page:
+        """Up to `limit` of `merchant_id`'s API calls and callbacks (as `where` says) that come
+        after `before`, newest first, as `{"id", "order_id", "at", "kind", ...}`; the next
+        page's cursor, or None after the last."""
+        key = (before.at, before.source, before.row_id) if before is not None else None
+        with self.db.read() as conn:
+            found = journal.newest(conn, self.db, merchant_id, where, limit + 1, key)
+        taken = found[:limit]
+        events = [event for _, event in taken]
+        if len(found) <= limit or not taken:
+            return Page(events, None)
+        at, source, row_id = taken[-1][0]
+        return Page(events, Cursor(at, source, row_id))
+
+    def journal_since(
+        self, merchant_id: str, where: JournalFilter, mark: Mark, limit: int
+    ) -> tuple[list[dict[str, Any]], Mark]:
+        """What was written for `merchant_id` after `mark` (at most `limit` a table), oldest
+        first, and the mark to read from next (see `journal.since`)."""
+        with self.db.read() as conn:
+            found, after = journal.since(conn, self.db, merchant_id, where, mark, limit)
+        return [event for _, event in found], after
+
+    def journal_mark(self) -> Mark:
+        """Where a live stream starting now begins: after everything written so far."""
+        with self.db.read() as conn:
+            return journal.latest(conn)
 
     def list(self, order_id: str) -> list[dict[str, Any]]:
         """All of the order's logged events (no callback attempts), oldest first, as

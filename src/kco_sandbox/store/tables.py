@@ -142,5 +142,12 @@ Index(
     checkout_orders.c.expires_at,
 )
 Index("ix_om_orders_merchant_created", om_orders.c.merchant_id, om_orders.c.created_at)
+# The portal's list of a merchant's orders, newest first, a page at a time (migration 0009).
+Index(
+    "ix_checkout_orders_merchant_started",
+    checkout_orders.c.merchant_id,
+    checkout_orders.c.started_at,
+    checkout_orders.c.order_id,
+)
 Index("ix_idempotency_keys_order", idempotency_keys.c.order_id)
 Index("ix_idempotency_keys_created", idempotency_keys.c.merchant_id, idempotency_keys.c.created_at)

@@ -26,6 +26,7 @@ from kco_sandbox.web.checkout_page.tokens import new_form_key
 from kco_sandbox.web.context import AppContext, Services
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
 from kco_sandbox.web.hosts import HostGuard, listen_url
+from kco_sandbox.web.landing import ROUTES as LANDING_ROUTES
 from kco_sandbox.web.portal import mount as portal
 from kco_sandbox.web.wire import WireMiddleware
 
@@ -62,7 +63,7 @@ def build_app(
     auth = Authenticator(merchants)
     observe = operations.request_observer(auth, services.metrics if settings.sandbox_api else None)
     app = Starlette(
-        routes=ROUTES + operations.HEALTH_ROUTES + sandbox_routes,
+        routes=ROUTES + operations.HEALTH_ROUTES + sandbox_routes + LANDING_ROUTES,
         middleware=[
             Middleware(
                 WireMiddleware,

@@ -16,7 +16,10 @@ from kco_sandbox.metrics import Metrics
 from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.delivery import DeliveryService
 from kco_sandbox.services.health import HealthService
+from kco_sandbox.services.journal import JournalService
+from kco_sandbox.services.order_actions import OrderActionsService
 from kco_sandbox.services.order_management import OrderManagementService
+from kco_sandbox.services.portal import PortalService
 from kco_sandbox.services.purchase import PurchaseService
 from kco_sandbox.services.sandbox import SandboxService
 from kco_sandbox.settings import Settings
@@ -39,11 +42,14 @@ class Services:
     management: OrderManagementService
     delivery: DeliveryService
     sandbox: SandboxService
+    actions: OrderActionsService  # the portal's order actions and sandbox controls
     # Reads that finish in microseconds without waiting on locks or a network (SQLite in WAL
     # mode) run on the event loop; others go to a worker thread.
     reads_are_local: bool
     health: HealthService
     metrics: Metrics  # this app's own registry (see `kco_sandbox.metrics`)
+    journal: JournalService  # the portal's journal, exports and live streams
+    portal: PortalService  # the merchant portal's reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,14 @@ class AppContext:
     @property
     def sandbox(self) -> SandboxService:
         return self.services.sandbox
+
+    @property
+    def journal(self) -> JournalService:
+        return self.services.journal
+
+    @property
+    def actions(self) -> OrderActionsService:
+        return self.services.actions
 
     def base_url(self, request: Request) -> str:
         """The public base URL: `--public-url`, else the scheme and the `Host` the client used
