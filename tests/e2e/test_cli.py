@@ -26,6 +26,13 @@ def test_with_no_configuration_a_demo_merchant_is_created_kept_and_printed(tmp_p
         user, password = first.groups()
         response = httpx.get(server.url + "/checkout/v3/orders/x", auth=(user, password))
         assert response.status_code == 404  # signed in; the order does not exist
+        # The portal it points to takes the same username and password.
+        assert f"portal: {server.url}/portal" in server.output()
+        signed = httpx.post(
+            server.url + "/portal/sign-in", data={"username": user, "password": password}
+        )
+        assert signed.status_code == 303
+        assert signed.headers["Location"] == "/portal/orders"
         assert server.terminate() == 0  # SIGTERM is a clean shutdown
         server.start()
         again = re.search(r"username (\S+) password (\S+)", server.output())

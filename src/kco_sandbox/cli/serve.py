@@ -237,6 +237,7 @@ def serve(
     # Where to go next: the shop to buy in by hand, the API's base, the probe.
     if active and settings.demo_shop_on:
         click.echo(f"open {base}/demo to buy in the demo shop")
+    click.echo(f"portal: {base}/portal (sign in with a merchant's username and password)")
     click.echo(f"API base URL: {base} (KCO_SANDBOX_URL); health: {base}/_sandbox/health")
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
     # handler it found; a no-op handler makes that clean shutdown end with exit status 0.
