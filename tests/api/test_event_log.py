@@ -171,3 +171,26 @@ def test_the_last_page_says_so_and_reading_adds_nothing(client: TestClient, stor
     assert [e["method"] for e in rest["events"]] == ["GET"]
     assert rest["next"] is None
     assert rows(store) == before
+
+
+def test_a_call_keeps_its_duration_user_agent_and_the_start_of_its_bodies(
+    client: TestClient,
+) -> None:
+    order_id = create(client)
+    long_reference = "r" * 3000  # the body grows past what the timeline keeps
+    update = make_order(merchant_reference2=long_reference[:255])
+    updated = client.post(
+        f"{ORDERS}/{order_id}", json=update, headers={"User-Agent": "shop-plugin/1.2"}
+    )
+    assert updated.status_code == 200, updated.text
+    events = client.get(events_url(order_id)).json()["events"]
+    create_call, update_call = [e for e in events if e["kind"] == "api.call"][:2]
+    assert create_call["method"] == "POST"
+    assert create_call["path"] == ORDERS
+    assert create_call["status"] == 201
+    assert create_call["response"].startswith('{"order_id":"' + order_id)
+    assert len(create_call["response"].encode()) <= 2000  # the snippet makes it longer
+    assert update_call["user_agent"] == "shop-plugin/1.2"
+    assert update_call["duration_ms"] >= 0
+    assert '"merchant_reference2":"rrr' in update_call["request"]
+    assert update_call["response"].startswith('{"order_id"')

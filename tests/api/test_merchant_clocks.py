@@ -320,3 +320,25 @@ def test_a_merchant_with_the_longest_id_has_a_clock_and_faults_of_its_own(
         faults = client.put("/_sandbox/callbacks/faults", json={"drop": 2}, auth=auth)
         assert faults.status_code == 200, faults.text
         assert client.get("/_sandbox/callbacks/faults", auth=auth).json()["drop"] == 2
+
+
+def test_a_clock_move_shows_on_the_timelines_it_can_change(
+    client: TestClient, receiver: Receiver
+) -> None:
+    open_order = create(client, A)
+    waiting = completed(client, A, receiver)  # its push is still to be sent
+    others = create(client, B)
+    assert advance(client, A, 600).status_code == 200
+
+    def moves(order_id: str, auth: tuple[str, str]) -> list[dict[str, Any]]:
+        events = client.get(f"/_sandbox/orders/{order_id}/events", auth=auth).json()["events"]
+        return [e for e in events if e["kind"] == "clock.advanced"]
+
+    for order_id in (open_order, waiting):
+        [moved] = moves(order_id, A)
+        assert moved["seconds"] == 600
+        assert moved["to"].startswith("2026-01-01T12:10")
+    assert moves(others, B) == []  # another merchant's clock did not move
+    # The push the move made due comes after the move in the order's timeline.
+    kinds = [e["kind"] for e in client.get(f"/_sandbox/orders/{waiting}/events").json()["events"]]
+    assert kinds.index("clock.advanced") < kinds.index("push.attempt")

@@ -301,7 +301,7 @@ def test_the_landing_page_says_what_runs_in_html(client: TestClient, store: Stor
     html = response.text
     assert __version__ in html
     assert store.engine.dialect.name in html
-    assert 'href="/portal"' in html
+    assert 'href="/portal/"' in html  # `/portal` itself is a 404 (no slash redirects)
     assert 'href="/demo"' in html
     assert 'href="/_sandbox/health"' in html
     assert "docs/checkout-api.md" in html

@@ -35,6 +35,7 @@ from kco_sandbox.outbound.worker import Lanes
 from kco_sandbox.store import Store
 from kco_sandbox.store.outbox import Due
 
+MAX_NOTED = 1000  # open orders a clock move is noted on, at most (one bounded write)
 OFFSET_KEY = "clock_offset_seconds"  # the platform-wide offset of before: every merchant's start
 MERCHANT_OFFSET_PREFIX = OFFSET_KEY + ":"  # + merchant id: that merchant's offset
 # While a lane runs, the loop looks again this often for other merchants' callbacks falling due.
@@ -127,8 +128,14 @@ class DeliveryService:
                 f"a merchant's clock is at most 10 years ahead; it may move {left:.0f} more",
             )
         before = self.store.outbox.attempt_count()
+        moved_at = self.clocks.now(merchant_id)
         offset = self.clocks.advance(merchant_id, delta)
         self.store.state.set(MERCHANT_OFFSET_PREFIX + merchant_id, repr(offset.total_seconds()))
+        # The orders this move can change say so in their timelines, before what it makes due.
+        moved = {"seconds": seconds, "to": self.clocks.now(merchant_id).isoformat()}
+        self.store.events.note_on_open_orders(
+            merchant_id, moved_at, "clock.advanced", moved, MAX_NOTED
+        )
         # Another worker's claim frees itself within one lease (a dead worker's too): wait for it
         # to be attempted, by that worker or, once the lease is over, by this loop.
         deadline = time.monotonic() + self.lease.total_seconds() + 5

@@ -29,6 +29,22 @@ _encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True, slots=True)
+class ApiCall:
+    """A merchant's API call on one of its orders, as its timeline keeps it."""
+
+    order_id: str
+    merchant_id: str
+    method: str
+    path: str
+    status: int
+    correlation_id: str
+    duration_ms: float  # from the request's arrival until its answer was sent
+    user_agent: str | None
+    request: str | None  # the body's first bytes, as text
+    response: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class FraudStop:
     order_id: str
     callback_id: str
@@ -41,26 +57,21 @@ class SandboxService:
     clock: MerchantClocks  # an order's events are at its merchant's time
     new_id: IdFactory
 
-    def record_api_call(
-        self,
-        order_id: str,
-        merchant_id: str,
-        method: str,
-        path: str,
-        status: int,
-        correlation_id: str,
-    ) -> None:
+    def record_api_call(self, call: ApiCall) -> None:
         """A merchant's API call on an order joins the order's timeline, if the order is that
         merchant's (buffered and checked as it is written, see `store/events.py`)."""
         detail = {
-            "method": method,
-            "path": path,
-            "status": status,
-            "correlation_id": correlation_id,
+            "method": call.method,
+            "path": call.path,
+            "status": call.status,
+            "correlation_id": call.correlation_id,
+            "duration_ms": call.duration_ms,
+            "user_agent": call.user_agent,
+            "request": call.request,
+            "response": call.response,
         }
-        self.store.events.buffer(
-            order_id, merchant_id, self.clock.now(merchant_id), "api.call", detail
-        )
+        at = self.clock.now(call.merchant_id)
+        self.store.events.buffer(call.order_id, call.merchant_id, at, "api.call", detail)
 
     def flush_api_calls(self) -> None:
         self.store.events.flush()

@@ -35,7 +35,7 @@ from kco_sandbox.store import journal
 from kco_sandbox.store.engine import Database, sqlite_time, utc
 from kco_sandbox.store.journal import JournalFilter, Mark
 from kco_sandbox.store.outbox import attempt_event
-from kco_sandbox.store.tables import callback_attempts, callbacks, order_events
+from kco_sandbox.store.tables import callback_attempts, callbacks, checkout_orders, order_events
 
 _encode = msgspec.json.Encoder().encode
 # Sources, in the order same-instant events are listed.
@@ -87,6 +87,28 @@ class EventLog:
         """One event, committed now."""
         with self.db.write() as conn:
             self.add_on(conn, order_id, at, kind, detail)
+
+    def note_on_open_orders(
+        self, merchant_id: str, at: datetime, kind: str, detail: dict[str, Any], limit: int
+    ) -> int:
+        """The same event on each of `merchant_id`'s orders that time still moves (a checkout
+        not yet completed or expired at `at`, or an order with a callback still to be sent), at
+        most `limit` of them (a bound on one write, not a choice: a merchant testing has a few);
+        how many got it."""
+        when = self.db.time(at)
+        open_checkouts = select(checkout_orders.c.order_id).where(
+            checkout_orders.c.merchant_id == merchant_id,
+            checkout_orders.c.status == "checkout_incomplete",
+            checkout_orders.c.expires_at > when,
+        )
+        waiting = select(callbacks.c.order_id).where(
+            callbacks.c.merchant_id == merchant_id, callbacks.c.status == "pending"
+        )
+        with self.db.write() as conn:
+            ids = sorted(set(conn.execute(open_checkouts.union(waiting)).scalars().all()))[:limit]
+            for order_id in ids:
+                self.add_on(conn, order_id, at, kind, detail)
+        return len(ids)
 
     def add_on(
         self, conn: Connection, order_id: str, at: datetime, kind: str, detail: dict[str, Any]

@@ -11,7 +11,9 @@
   same-origin pages only. The hosted checkout page and the demo shop send policies of their own
   (docs/operations.md, "Headers").
 - Calls on an order are handed to `record_call`, for the order's timeline (see
-  `services/sandbox.py`), only when a handler marked the request with `mark_recordable` after
+  `services/sandbox.py`), with their duration, user agent and the first `BODY_KEPT` bytes of the
+  request and answer bodies (kept by reference while the request runs, copied only when
+  recorded), only when a handler marked the request with `mark_recordable` after
   authenticating its merchant: an unauthenticated call records nothing, and the store writes a
   marked call only if the order is that merchant's (`store/events.py`), so calls on made-up ids
   or on another merchant's order never reach an order's timeline.
@@ -30,6 +32,7 @@ from typing import Any, Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kco_sandbox.ids import IdFactory
+from kco_sandbox.services.sandbox import ApiCall
 from kco_sandbox.web.errors import internal_error
 
 CORRELATION_HEADER: Final = "Klarna-Correlation-Id"
@@ -49,8 +52,9 @@ _ORDER_PATH: Final = re.compile(
     r"^/(?:checkout/v3|ordermanagement/v1|_sandbox)/orders/(?P<id>[0-9a-fA-F-]{36})(?:/|$)"
 )
 _LOCATION: Final = re.compile(rb"/orders/(?P<id>[0-9a-fA-F-]{36})$")
-# (order_id, merchant_id, method, path, status, correlation_id)
-CallRecorder = Callable[[str, str, str, str, int, str], None]
+CallRecorder = Callable[[ApiCall], None]
+# How much of a call's request and answer bodies its timeline keeps (as the checkout callbacks').
+BODY_KEPT: Final = 2000
 # The scope state key under which a handler names the merchant whose call this is.
 _RECORDABLE: Final = "kco_recordable_for"
 # (scope after routing, status, seconds from arrival until the answer was sent, correlation_id)
@@ -133,9 +137,20 @@ class WireMiddleware:
         scope.setdefault("state", {})["correlation_id"] = correlation_id
 
         answer: dict[str, Any] = {}
+        sent: list[bytes] = []  # the first bytes of the request and answer bodies
+        answered: list[bytes] = []
+
+        async def receive_kept() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and sum(map(len, sent)) < BODY_KEPT:
+                sent.append(message.get("body", b""))
+            return message
 
         async def send_canonical(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.body":
+                if sum(map(len, answered)) < BODY_KEPT:
+                    answered.append(message.get("body", b""))
+            elif message["type"] == "http.response.start":
                 headers = [(canonical(k), v) for k, v in message.get("headers", ())]
                 answer["status"] = message["status"]
                 answer["location"] = next((v for k, v in headers if k == b"Location"), None)
@@ -151,7 +166,7 @@ class WireMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_canonical)
+            await self.app(scope, receive_kept if self.record_call else receive, send_canonical)
         except Exception as exc:
             if "status" in answer:
                 raise  # the answer is under way: only the server can end it now
@@ -167,10 +182,29 @@ class WireMiddleware:
             order_id = order_of(scope["path"], answer["location"]) if merchant_id else None
             if merchant_id and order_id is not None:
                 self.record_call(
-                    order_id,
-                    merchant_id,
-                    scope["method"],
-                    scope["path"],
-                    answer["status"],
-                    correlation_id,
+                    ApiCall(
+                        order_id=order_id,
+                        merchant_id=merchant_id,
+                        method=scope["method"],
+                        path=scope["path"],
+                        status=answer["status"],
+                        correlation_id=correlation_id,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                        user_agent=_header(scope, b"user-agent"),
+                        request=_kept(sent),
+                        response=_kept(answered),
+                    )
                 )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")[:BODY_KEPT]
+    return None
+
+
+def _kept(chunks: list[bytes]) -> str | None:
+    """The first `BODY_KEPT` bytes of a body as text (None: there was none)."""
+    body = b"".join(chunks)[:BODY_KEPT]
+    return body.decode("utf-8", "replace") if body else None

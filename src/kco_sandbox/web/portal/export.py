@@ -55,7 +55,7 @@ def har(entries: list[Entry], base_url: str, comment: str = "") -> dict[str, Any
 
 def har_entry(item: Entry, base_url: str) -> dict[str, Any]:
     """One exchange. HAR's `time` is the sum of its timings, all in milliseconds; only the
-    whole duration is known, so it is the `wait`, and an API call's (not recorded) is 0."""
+    whole duration is known, so it is the `wait` (0 for an API call recorded without one)."""
     elapsed = round(item.duration_ms, 3) if item.duration_ms is not None else 0
     url = base_url + (item.target or "") if item.kind == "api" else item.target or ""
     request: dict[str, Any] = {
@@ -69,10 +69,13 @@ def har_entry(item: Entry, base_url: str) -> dict[str, Any]:
         "bodySize": -1,
     }
     sent = item.detail.get("request")
-    if sent is not None:  # a checkout callback logs the body it posted
-        text = _encode(sent).decode()
+    if sent is not None:  # a callback logs the body it posted, an API call the body it got
+        text = sent if isinstance(sent, str) else _encode(sent).decode()
         request["postData"] = {"mimeType": "application/json", "text": text}
         request["bodySize"] = len(text.encode())
+    agent = item.detail.get("user_agent")
+    if isinstance(agent, str):
+        request["headers"].append({"name": "User-Agent", "value": agent})
     answered = item.detail.get("response")
     content: dict[str, Any] = {"size": -1, "mimeType": "x-unknown"}
     if isinstance(answered, str):  # its answer too (the first 2,000 characters)

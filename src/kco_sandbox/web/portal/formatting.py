@@ -79,6 +79,26 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
+def pretty_text(text: str) -> str:
+    """A body as it was sent: indented when it is whole JSON, else as it is (a body cut at its
+    first 2,000 bytes is no longer JSON)."""
+    try:
+        return pretty(json.loads(text))
+    except ValueError:
+        return text
+
+
+def duration(seconds: float) -> str:
+    """`90061` → `1 d 1 h 1 min 1 s` (whole units only; under a second: `0 s`)."""
+    left = int(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count} {unit}")
+    return " ".join(parts) or "0 s"
+
+
 def percent(basis_points: int | None) -> str:
     """Tax rates come in hundredths of a percent: 2500 is 25%."""
     if basis_points is None:
@@ -89,6 +109,8 @@ def percent(basis_points: int | None) -> str:
 
 FORMAT: Final[dict[str, Any]] = {
     "money": money,
+    "duration": duration,
+    "pretty_text": pretty_text,
     "when": when,
     "short": short,
     "iso": iso,

@@ -56,6 +56,8 @@ def timeline_entries(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             entry["group"] = "shopper"
         elif kind == "portal.action":
             entry["group"] = "portal"
+        elif kind == "clock.advanced":
+            entry["group"] = "clock"
         else:
             entry["group"] = "other"
             entry["detail"] = {k: v for k, v in event.items() if k not in ("at", "kind")}
