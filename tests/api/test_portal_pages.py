@@ -19,6 +19,7 @@ from kco_sandbox.platform import create_app
 from kco_sandbox.settings import Settings
 from kco_sandbox.store import Store
 from tests.factories import MERCHANT, OTHER_MERCHANT, make_order
+from tests.receiver import Receiver
 
 ORDERS = "/checkout/v3/orders"
 OM = "/ordermanagement/v1/orders"
@@ -401,3 +402,21 @@ def test_next_within_the_portal_is_followed(client: TestClient) -> None:
     response = sign_in(client, next_=f"/portal/orders/{order_id}")
 
     assert response.headers["location"] == f"/portal/orders/{order_id}"
+
+
+def test_the_order_page_says_when_each_callback_is_tried_next(
+    client: TestClient, receiver: Receiver
+) -> None:
+    urls = make_order()["merchant_urls"] | {"push": f"{receiver.url}/push?token=secret"}
+    created = client.post(ORDERS, json=make_order(merchant_urls=urls))
+    order_id = created.json()["order_id"]
+    assert client.post(f"/_sandbox/orders/{order_id}/complete", json={}).status_code == 200
+    sign_in(client)
+    html = client.get(f"/portal/orders/{order_id}").text
+    start = html.index("Push and notification callbacks")
+    section = html[start : html.index("</section>", start)]
+    assert f"{receiver.url}/push</code>" in section  # its query (a token) is not shown here
+    assert "token=secret" not in section
+    assert '<span class="badge' in section
+    assert "pending" in section
+    assert "12:02" in section  # the first push is due two minutes after the purchase

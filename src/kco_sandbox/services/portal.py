@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from kco_sandbox.clock import MerchantClocks
 from kco_sandbox.domain.checkout.lifecycle import CheckoutStatus
@@ -19,6 +19,7 @@ from kco_sandbox.domain.errors import NotFound
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.order_management import lifecycle
 from kco_sandbox.domain.order_management.order import OmOrder
+from kco_sandbox.services.delivery import without_query
 from kco_sandbox.store import Store
 from kco_sandbox.store.checkouts import Listing, ListKey
 
@@ -72,6 +73,8 @@ class OrderView:
     state: str
     om: OmOrder | None  # the Order Management order, once the checkout completed
     now: datetime
+    # Its push and notification callbacks: where each stands and when it is tried next.
+    callbacks: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,13 @@ class PortalService:
         om = (
             found[0] if found is not None and found[0].merchant_id == merchant.merchant_id else None
         )
-        return OrderView(record=record, state=state_of(record, now), om=om, now=now)
+        callbacks = [
+            {**callback, "url": without_query(callback["url"])}
+            for callback in self.store.outbox.list_callbacks(order_id)
+        ]
+        return OrderView(
+            record=record, state=state_of(record, now), om=om, now=now, callbacks=callbacks
+        )
 
     def database(self) -> str:
         """The database engine's name (`sqlite`, `postgresql`): never its URL, which may hold a

@@ -103,6 +103,7 @@ async def order_page(request: Request) -> Response:
         "checkout": checkout,
         "currency": checkout["purchase_currency"],
         "om": om,
+        "callbacks": view.callbacks,
         "entries": timeline_entries(events),
         "later": f"/portal/orders/{order_id}?after={later}#timeline" if later else None,
         # Only the last page grows: new entries arrive there, from where this page was read.
