@@ -302,7 +302,10 @@ def test_the_landing_page_says_what_runs_in_html(client: TestClient, store: Stor
     html = response.text
     assert __version__ in html
     assert store.engine.dialect.name in html
-    assert 'href="/portal/"' in html  # `/portal` itself is a 404 (no slash redirects)
+    assert 'href="/portal"' in html
+    # The portal's bare address, as `serve` prints it, leads to the orders (via sign-in).
+    for portal in ("/portal", "/portal/"):
+        assert client.get(portal, follow_redirects=False).headers["location"] == "/portal/orders"
     assert 'href="/demo"' in html
     assert 'href="/_sandbox/health"' in html
     assert "docs/checkout-api.md" in html

@@ -82,6 +82,13 @@ def kind_label(item: Entry) -> str:
         return "Callback: " + item.type.removeprefix("callback.").replace("_", " ")
     if item.type.endswith(".attempt"):
         return item.type.removesuffix(".attempt").capitalize()
+    # The rest as the order page names them (its live rows must read the same after a reload).
+    if item.type.startswith("purchase."):
+        return "Shopper: " + item.type.removeprefix("purchase.").replace("_", " ")
+    if item.type == "portal.action":
+        return "Portal: " + str(item.detail.get("name") or item.detail.get("operation") or "")
+    if item.type == "clock.advanced":
+        return "Clock moved"
     return item.type
 
 

@@ -147,8 +147,9 @@ PAGES: list[BaseRoute] = [
 
 
 def routes(extra: list[BaseRoute]) -> list[BaseRoute]:
-    """The portal's routes under `/portal`: the sign-in pages, then `extra` (the other pages)."""
-    return [Mount("/portal", routes=PAGES + extra)]
+    """The portal's routes under `/portal`: the sign-in pages, then `extra` (the other pages);
+    the bare `/portal` (what `serve` prints) goes to the orders too."""
+    return [Route("/portal", home, methods=["GET"]), Mount("/portal", routes=PAGES + extra)]
 
 
 EXCEPTION_HANDLERS = {NotSignedIn: not_signed_in, BadForm: bad_form}

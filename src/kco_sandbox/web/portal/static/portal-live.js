@@ -103,6 +103,8 @@
     if (row.kind === "api") { return "api"; }
     if (type.indexOf("callback.") === 0) { return "callback"; }
     if (/\.attempt$/.test(type)) { return "attempt"; }
+    if (type === "portal.action") { return "portal"; }
+    if (type === "clock.advanced") { return "clock"; }
     return type.indexOf("purchase.") === 0 ? "shopper" : "other";
   }
 
@@ -127,7 +129,7 @@
     time.setAttribute("datetime", row.at);
     item.appendChild(time);
     var entryBody = el("div", "entry-body", null);
-    entryBody.appendChild(el("span", "kind", row.kind === "event" ? row.type : row.kind_label));
+    entryBody.appendChild(el("span", "kind", row.kind_label || row.type));
     if (row.target) {
       entryBody.appendChild(el("code", row.kind === "api" ? "call" : "url",
         (row.method && row.kind === "api" ? row.method + " " : "") + row.target));
