@@ -1,12 +1,23 @@
-"""Fixtures of the end-to-end tests: Node.js and the node client package (see `node_support`)."""
+"""Fixtures of the end-to-end tests: Node.js and the node client package (see `node_support`),
+and a browser (see `browser_support`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.e2e.browser_support import chromium
 from tests.e2e.node_support import find_node, install_package
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, launched for one test."""
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="session")

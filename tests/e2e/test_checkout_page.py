@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.e2e.test_snippet_browser import CHROMIUM, CHROMIUM_FLAGS
+from tests.e2e.browser_support import chromium
 from tests.factories import MERCHANT, make_order
 from tests.live import LiveServer
 from tests.receiver import Receiver, Reply
@@ -110,14 +110,9 @@ def shop() -> Iterator[Shop]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("KCO_SANDBOX_REQUIRE_BROWSER") == "1":
-            pytest.fail("KCO_SANDBOX_REQUIRE_BROWSER=1 but Chromium is not installed")
-        pytest.skip("Chromium is not installed (Debian package `chromium`)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
+    """One browser for the module's shoppers (each gets a page of its own)."""
+    with chromium() as launched:
+        yield launched
 
 
 class Checkout:

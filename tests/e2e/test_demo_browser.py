@@ -8,33 +8,15 @@ redirects to.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from kco_sandbox.demo_shop.pages import NOTICE
-from tests.e2e.test_snippet_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.factories import MERCHANT
 from tests.live import LiveServer
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 WIDTH = 320
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("KCO_SANDBOX_REQUIRE_BROWSER") == "1":
-            pytest.fail("KCO_SANDBOX_REQUIRE_BROWSER=1 but Chromium is not installed")
-        pytest.skip("Chromium is not installed (Debian package `chromium`)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def fits_the_width(page: Any) -> bool:

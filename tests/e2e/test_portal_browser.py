@@ -27,7 +27,6 @@ import httpx
 import pytest
 
 from kco_sandbox.domain.merchant import Merchant
-from tests.e2e.test_snippet_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.factories import MERCHANT, OTHER_MERCHANT, make_order
 from tests.live import LiveServer
 from tests.receiver import Receiver
@@ -39,18 +38,6 @@ AUTH = (MERCHANT.merchant_id, MERCHANT.api_key)
 WIDE, NARROW = 1280, 360
 LIVE_WAIT = 5_000  # ms: a purchase reaches an open order page within a few seconds (1 s polls)
 REFUSAL = "Captured amount is higher than the remaining authorized amount. Capture not possible."
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("KCO_SANDBOX_REQUIRE_BROWSER") == "1":
-            pytest.fail("KCO_SANDBOX_REQUIRE_BROWSER=1 but Chromium is not installed")
-        pytest.skip("Chromium is not installed (Debian package `chromium`)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ and set with `innerHTML` followed by re-creating the `<script>` elements (script
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,19 +18,6 @@ import pytest
 
 from tests.factories import MERCHANT, make_order
 from tests.live import LiveServer
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 SERVER_RENDERED = """<!doctype html><html><body><h1>Shop checkout</h1>
 <div id="checkout">{snippet}</div></body></html>"""
@@ -82,18 +67,6 @@ def shop() -> Iterator[tuple[str, dict[str, str]]]:
     yield f"http://127.0.0.1:{server.server_address[1]}", pages
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("KCO_SANDBOX_REQUIRE_BROWSER") == "1":
-            pytest.fail("KCO_SANDBOX_REQUIRE_BROWSER=1 but Chromium is not installed")
-        pytest.skip("Chromium is not installed (Debian package `chromium`)")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def snippet_for(server: LiveServer) -> tuple[str, str]:
