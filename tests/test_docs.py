@@ -42,3 +42,12 @@ def test_every_flag_of_serve_is_in_the_readme() -> None:
         row = next((r for r in rows if r.startswith(f"| `{flag}")), None)
         assert row is not None, f"{flag} has no row in the README's table of serve's flags"
         assert f"`{param.envvar}`" in row, f"{flag}: the README names another variable"
+
+
+def test_every_document_the_landing_page_names_exists() -> None:
+    from kco_sandbox.web.landing import DOCS as NAMED
+
+    documents = {path.name for path in DOCS.glob("*.md")}
+    assert [name for name, _ in NAMED if name.removeprefix("docs/") not in documents] == []
+    # And the landing page names every document there is.
+    assert documents == {name.removeprefix("docs/") for name, _ in NAMED}

@@ -33,6 +33,7 @@ DOCS: Final = (
     ("docs/demo-shop.md", "the demo shop"),
     ("docs/testing.md", "testing an integration against the sandbox"),
     ("docs/pytest-plugin.md", "the pytest plugin"),
+    ("docs/portal.md", "the merchant portal"),
     ("docs/running-for-a-team.md", "running one server for a team"),
     ("docs/operations.md", "health, metrics, logs, retention"),
     ("docs/architecture.md", "how the code is organised"),
