@@ -87,7 +87,11 @@ class MerchantHttp:
         slots: int = DEFAULT_SLOTS,
         resolve: Resolver = system_resolve,
     ) -> None:
-        self._client = client or httpx.Client(follow_redirects=False, trust_env=False)
+        # Made on the first call, not here: loading the CA bundle takes tens of milliseconds, on
+        # every start of the server and of every test app, most of which never call a merchant.
+        self._client_given = client
+        self._client_made: httpx.Client | None = None
+        self._client_lock = threading.Lock()
         self._patterns = parse_patterns(callback_hosts)
         self._private = private_callbacks
         self._resolve = resolve
@@ -121,8 +125,21 @@ class MerchantHttp:
                     gate.release()
         return Call(answer, round((time.perf_counter() - started) * 1000, 1))
 
+    @property
+    def _client(self) -> httpx.Client:
+        if self._client_given is not None:
+            return self._client_given
+        with self._client_lock:
+            if self._client_made is None:
+                self._client_made = httpx.Client(follow_redirects=False, trust_env=False)
+            return self._client_made
+
     def close(self) -> None:
-        self._client.close()
+        if self._client_given is not None:
+            self._client_given.close()
+        with self._client_lock:
+            if self._client_made is not None:
+                self._client_made.close()
 
     def __enter__(self) -> MerchantHttp:
         return self
