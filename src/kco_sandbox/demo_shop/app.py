@@ -280,6 +280,15 @@ async def terms(request: Request) -> Response:
     return _page(pages.terms_page(_here(request)))
 
 
+async def checkout_script(request: Request) -> Response:
+    """The checkout page's script: the panel's total follows the checkout's total."""
+    return Response(
+        pages.CHECKOUT_SCRIPT,
+        media_type="application/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
 async def no_such_page(request: Request, exc: Exception) -> Response:
     """An address the shop does not have (404) or a method a page does not take (405)."""
     assert isinstance(exc, HTTPException)
@@ -294,6 +303,7 @@ async def no_such_page(request: Request, exc: Exception) -> Response:
 ROUTES: Final = [
     Route("/", home, methods=["GET"]),
     Route("/checkout", checkout, methods=["GET", "POST"]),
+    Route("/checkout.js", checkout_script, methods=["GET"]),
     Route("/confirmation", confirmation, methods=["GET"]),
     Route("/orders/{order_id}", order_details, methods=["GET"]),
     Route("/push", push, methods=["POST"]),

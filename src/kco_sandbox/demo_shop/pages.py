@@ -122,7 +122,11 @@ def shop_page(
 
 
 def _order_panel(shop: str, order: dict[str, Any], links: str | None = "") -> str:
-    """Order id, status and total; then the link to the raw order and `links`, unless None."""
+    """Order id, status and total; then the link to the raw order and `links`, unless None.
+
+    On the checkout page the total follows the checkout's `order_total_change` event
+    (`CHECKOUT_SCRIPT`), so it always says what the checkout frame says.
+    """
     order_id = str(order.get("order_id", ""))
     amount = order.get("order_amount")
     currency = str(order.get("purchase_currency", ""))
@@ -131,7 +135,8 @@ def _order_panel(shop: str, order: dict[str, Any], links: str | None = "") -> st
 <dl>
 <dt>Order id</dt><dd id="demo-order-id">{_e(order_id)}</dd>
 <dt>Status</dt><dd class="status" id="demo-order-status">{_e(order.get("status", "?"))}</dd>
-<dt>Total</dt><dd>{_e(total)}</dd>
+<dt>Total</dt><dd id="demo-order-total" data-currency="{_e(currency)}"
+ aria-live="polite">{_e(total)}</dd>
 </dl>
 {_panel_links(shop, order_id, links)}
 </section>"""
@@ -155,8 +160,31 @@ def checkout_page(shop: str, order: dict[str, Any]) -> str:
     snippet = str(order.get("html_snippet", ""))
     body = f"""<h1>Checkout</h1>
 {_order_panel(shop, order, extra)}
-<div id="demo-checkout-container">{snippet}</div>"""
+<div id="demo-checkout-container">{snippet}</div>
+<script src="{_e(shop)}/checkout.js"></script>"""
     return layout(shop, "Checkout", body)
+
+
+# The shop's own script on its checkout page, served at `/checkout.js` (a file of the shop's
+# origin, so the page allows no inline code but the snippet's): it listens to the checkout's
+# JavaScript API and keeps the panel's total equal to the order total the checkout shows, which
+# changes when the shopper picks a priced shipping option.
+CHECKOUT_SCRIPT: Final = """window._klarnaCheckout(function (api) {
+  "use strict";
+  api.on({
+    order_total_change: function (data) {
+      var total = document.getElementById("demo-order-total");
+      var amount = data && data.order_total;
+      if (!total || typeof amount !== "number") { return; }
+      var sign = amount < 0 ? "-" : "";
+      var cents = Math.abs(amount);
+      var minor = String(cents % 100);
+      total.textContent = sign + Math.floor(cents / 100) + "." +
+        (minor.length < 2 ? "0" + minor : minor) + " " + total.getAttribute("data-currency");
+    }
+  });
+});
+"""
 
 
 def confirmation_page(shop: str, order: dict[str, Any]) -> str:

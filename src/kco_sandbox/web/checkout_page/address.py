@@ -1,15 +1,19 @@
 """The address screen: billing address, and a separate shipping address when the merchant allows.
 
 Field sets follow the purchase country (street name and number in DE/AT/NL, a title in GB, DACH
-and NL, a region in the US); inputs are prefilled with what the shopper entered before, else the
-merchant's prefill. Shipping inputs carry the `shipping_` prefix on their ids and names.
+and NL, a region in the US); inputs are prefilled with what the shopper entered before, else with
+the sample person the e-mail and postal code of the first step name (the test person lookup,
+`domain/purchase/sample.py`), else with the merchant's prefill. Shipping inputs carry the
+`shipping_` prefix on their ids and names. Organizations give their name and registration id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kco_sandbox.domain.checkout.order import Address
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.domain.market import VENDOR_MARKETS
+from kco_sandbox.domain.purchase.sample import SamplePerson, find_sample_person
 from kco_sandbox.web.checkout_page.forms import (
     NIN_COUNTRIES,
     AddressFields,
@@ -17,146 +21,85 @@ from kco_sandbox.web.checkout_page.forms import (
     offered_countries,
     title_id,
 )
-from kco_sandbox.web.checkout_page.html import error_box, esc, field, select, submit
+from kco_sandbox.web.checkout_page.html import error_box, esc, field, select, submit, tag
+from kco_sandbox.web.checkout_page.i18n import Text
+from kco_sandbox.web.checkout_page.steps import back
 from kco_sandbox.web.checkout_page.tokens import SLOT
 
 
-def _country_name(code: str) -> str:
-    market = VENDOR_MARKETS.get(code)
-    return f"{code} ({market.alpha3.upper()})" if market else code
+def _pair(first: str, second: str, kind: str = "") -> str:
+    """Two inputs side by side (one under the other when the frame is narrow)."""
+    return f'<div class="pair{kind}">{first}{second}</div>'
 
 
 def _address_inputs(
+    t: Text,
     fields: AddressFields,
     address: Address,
     posted: Form | None,
     prefix: str,
     organization: bool,
 ) -> str:
+    """The inputs of one address; an organization's name only for the shipping address (the
+    billing one asks for it with the registration id, in `_organization`)."""
+
     def value(name: str) -> str | None:
         if posted is not None:
             return posted.get(prefix + name)
         stored = getattr(address, name)
         return stored if isinstance(stored, str) else None
 
+    def text(name: str, label: str, autocomplete: str = "", required: bool = True) -> str:
+        return field(
+            name,
+            label,
+            value(name),
+            required=required,
+            autocomplete=autocomplete,
+            prefix=prefix,
+        )
+
     parts: list[str] = []
+    if organization and prefix:
+        parts.append(text("organization_name", t("Organization name"), "organization", False))
     if fields.titles:
         parts.append(
             select(
                 prefix + "title",
-                "Title",
-                [(prefix + title_id(t), t, t) for t in fields.titles],
+                t("Title"),
+                [(prefix + title_id(title), title, title) for title in fields.titles],
                 value("title"),
                 required=fields.title_required,
             )
         )
-    if organization:
-        parts.append(
-            field(
-                "organization_name",
-                "Organization",
-                value("organization_name"),
-                required=prefix == "",
-                autocomplete="organization",
-                prefix=prefix,
-            )
-        )
     parts.append(
-        field(
-            "given_name",
-            "First name",
-            value("given_name"),
-            required=True,
-            autocomplete="given-name",
-            prefix=prefix,
-        )
-    )
-    parts.append(
-        field(
-            "family_name",
-            "Last name",
-            value("family_name"),
-            required=True,
-            autocomplete="family-name",
-            prefix=prefix,
+        _pair(
+            text("given_name", t("First name"), "given-name"),
+            text("family_name", t("Last name"), "family-name"),
         )
     )
     if fields.street_name:
-        parts.append(
-            field(
-                "street_name",
-                "Street",
-                value("street_name"),
-                required=True,
-                autocomplete="address-line1",
-                prefix=prefix,
-            )
-        )
-        parts.append(
-            field(
-                "street_number",
-                "House number",
-                value("street_number"),
-                required=True,
-                prefix=prefix,
-            )
-        )
+        street = text("street_name", t("Street"), "address-line1")
+        parts.append(_pair(street, text("street_number", t("House number")), " wide-first"))
     else:
+        parts.append(text("street_address", t("Street address"), "address-line1"))
         parts.append(
-            field(
-                "street_address",
-                "Street address",
-                value("street_address"),
-                required=True,
-                autocomplete="address-line1",
-                prefix=prefix,
-            )
+            text("street_address2", t("Address line 2 (optional)"), "address-line2", False)
         )
-        parts.append(
-            field(
-                "street_address2",
-                "Address line 2 (optional)",
-                value("street_address2"),
-                autocomplete="address-line2",
-                prefix=prefix,
-            )
-        )
-    parts.append(field("care_of", "c/o (optional)", value("care_of"), prefix=prefix))
+    parts.append(text("care_of", t("c/o (optional)"), required=False))
     parts.append(
-        field(
-            "postal_code",
-            "Postal code",
-            value("postal_code"),
-            required=True,
-            autocomplete="postal-code",
-            prefix=prefix,
-        )
-    )
-    parts.append(
-        field(
-            "city",
-            "City",
-            value("city"),
-            required=True,
-            autocomplete="address-level2",
-            prefix=prefix,
+        _pair(
+            text("postal_code", t("Postal code"), "postal-code"),
+            text("city", t("City"), "address-level2"),
+            " wide-second",
         )
     )
     if fields.region:
-        parts.append(
-            field(
-                "region",
-                "State / region",
-                value("region"),
-                required=True,
-                autocomplete="address-level1",
-                prefix=prefix,
-            )
-        )
+        parts.append(text("region", t("State / region"), "address-level1"))
     parts.append(
         field(
             "phone",
-            "Phone",
+            t("Phone"),
             value("phone"),
             required=fields.phone_required,
             kind="tel",
@@ -167,17 +110,115 @@ def _address_inputs(
     return "".join(parts)
 
 
-def _country_picker(name: str, label: str, countries: list[str], chosen: str | None) -> str:
+def _country_picker(t: Text, name: str, countries: list[str], chosen: str | None) -> str:
+    """A picker of countries by their names in the page's language (values: alpha-2)."""
     return select(
         name,
-        label,
-        [(f"{name}__option__{c.lower()}", c, _country_name(c)) for c in countries],
+        t("Country"),
+        [(f"{name}__option__{c.lower()}", c, t.country(c)) for c in countries],
         (chosen or countries[0]).upper(),
         required=True,
     )
 
 
+def looked_up(record: CheckoutRecord) -> SamplePerson | None:
+    """The sample person the first step's e-mail and postal code name, while the shopper has
+    given no address yet."""
+    session = record.session
+    if session.billing_address is not None:
+        return None
+    country = record.order.purchase_country
+    return find_sample_person([country], session.email, session.postal_code)
+
+
+def _organization(
+    t: Text,
+    record: CheckoutRecord,
+    billing: Address,
+    posted_or: Callable[[str, str | None], str | None],
+) -> str:
+    """An organization's name (the billing address's `organization_name`) and registration id
+    (`customer.organization_registration_id`)."""
+    customer = record.session.customer or record.order.customer
+    return (
+        '<fieldset id="organization-details">'
+        + tag("legend", t("Organization"))
+        + field(
+            "organization_name",
+            t("Organization name"),
+            posted_or("organization_name", billing.organization_name),
+            required=True,
+            autocomplete="organization",
+        )
+        + field(
+            "organization_registration_id",
+            t("Organization number"),
+            posted_or(
+                "organization_registration_id",
+                customer.organization_registration_id if customer else None,
+            ),
+            hint=t("The registration id of the organization, such as 556737-0431."),
+        )
+        + "</fieldset>"
+    )
+
+
+def _personal(
+    t: Text,
+    record: CheckoutRecord,
+    person: SamplePerson | None,
+    posted_or: Callable[[str, str | None], str | None],
+    organization: bool,
+) -> str:
+    """Date of birth and national identification number (asked of an organization only when
+    mandatory)."""
+    order = record.order
+    session = record.session
+    options = order.options
+    dob_required = bool(options and options.date_of_birth_mandatory)
+    nin_required = bool(
+        options
+        and (
+            options.national_identification_number_mandatory
+            or options.verify_national_identification_number
+        )
+    )
+    if organization and not (dob_required or nin_required):
+        return ""
+    in_nin_country = AddressFields.for_order(order).country in NIN_COUNTRIES
+    show_nin = nin_required or (in_nin_country and not organization)
+    customer = session.customer or order.customer
+    dob = customer.date_of_birth if customer else None
+    nin = session.national_identification_number
+    if person is not None:
+        dob = dob or person.date_of_birth
+        nin = nin or person.national_identification_number
+    parts = [
+        '<fieldset id="personal-details">',
+        tag("legend", t("About you")),
+        field(
+            "date_of_birth",
+            t("Date of birth (YYYY-MM-DD)"),
+            posted_or("date_of_birth", dob),
+            required=dob_required,
+            autocomplete="bday",
+        ),
+    ]
+    if show_nin:
+        parts.append(
+            field(
+                "national_identification_number",
+                t("National identification number"),
+                posted_or("national_identification_number", nin),
+                required=nin_required,
+            )
+        )
+    parts.append("</fieldset>")
+    return "".join(parts)
+
+
 def address_step(
+    t: Text,
     record: CheckoutRecord,
     customer_type: str,
     error: str | None,
@@ -188,8 +229,11 @@ def address_step(
     options = order.options
     fields = AddressFields.for_order(order)
     organization = customer_type == "organization"
+    person = looked_up(record)
     billing = session.billing_address or order.billing_address or Address()
-    if session.billing_address is None and session.postal_code:
+    if person is not None and session.email:
+        billing = person.address_for(session.email)
+    elif session.billing_address is None and session.postal_code:
         billing = Address(**{**_plain(billing), "postal_code": session.postal_code})
     shipping = session.shipping_address or order.shipping_address or Address()
     separate_allowed = bool(options and options.allow_separate_shipping_address)
@@ -202,72 +246,50 @@ def address_step(
         order.billing_countries or order.shipping_countries, order.purchase_country
     )
     shipping_countries = offered_countries(order.shipping_countries, order.purchase_country)
-    dob_required = bool(options and options.date_of_birth_mandatory)
-    nin_required = bool(
-        options
-        and (
-            options.national_identification_number_mandatory
-            or options.verify_national_identification_number
-        )
-    )
 
     def posted_or(name: str, stored: str | None) -> str | None:
         return posted.get(name) if posted is not None else stored
 
+    found = ""
+    if person is not None:
+        text = t("We found your address. Check it and continue.")
+        found = f'<p class="notice" id="lookup-notice" role="status">{esc(text)}</p>'
     parts = [
-        "<h1>Billing address</h1>",
+        back(record.order_id, "identify", t("Change e-mail address")),
+        tag("h1", t("Address")),
+        found,
         error_box(error),
         f'<form method="post" action="/kco/checkout/{esc(record.order_id)}/address"'
         f' id="address-form">{SLOT}'
         f'<input type="hidden" name="customer_type" value="{esc(customer_type)}">',
-        '<fieldset id="billing-address"><legend>Billing address</legend>',
-        _country_picker(
-            "country", "Country", billing_countries, posted_or("country", billing.country)
-        ),
-        _address_inputs(fields, billing, posted, "", organization),
+        _organization(t, record, billing, posted_or) if organization else "",
+        '<fieldset id="billing-address">' + tag("legend", t("Billing address")),
+        _country_picker(t, "country", billing_countries, posted_or("country", billing.country)),
+        _address_inputs(t, fields, billing, posted, "", organization),
         "</fieldset>",
-        '<fieldset id="personal-details"><legend>About you</legend>',
-        field(
-            "date_of_birth",
-            "Date of birth (YYYY-MM-DD)",
-            posted_or(
-                "date_of_birth",
-                session.customer.date_of_birth
-                if session.customer
-                else (order.customer.date_of_birth if order.customer else None),
-            ),
-            required=dob_required,
-            autocomplete="bday",
-        ),
+        _personal(t, record, person, posted_or, organization),
     ]
-    if nin_required or fields.country in NIN_COUNTRIES:
-        parts.append(
-            field(
-                "national_identification_number",
-                "National identification number",
-                posted_or("national_identification_number", session.national_identification_number),
-                required=nin_required,
-            )
-        )
-    parts.append("</fieldset>")
     if separate_allowed:
         checked = " checked" if separate else ""
         parts.append(
             '<p class="choice"><input type="checkbox" id="separate_shipping_address" '
             f'name="separate_shipping_address"{checked}>'
-            '<label for="separate_shipping_address">Ship to a different address</label></p>'
-            f'<fieldset id="shipping-address" data-toggle="separate_shipping_address"'
-            f"{'' if separate else ' hidden disabled'}><legend>Shipping address</legend>"
+            + tag("label", t("Ship to a different address"), ' for="separate_shipping_address"')
+            + "</p>"
+            '<fieldset id="shipping-address" data-toggle="separate_shipping_address"'
+            + ("" if separate else " hidden disabled")
+            + ">"
+            + tag("legend", t("Shipping address"))
             + _country_picker(
+                t,
                 "shipping_country",
-                "Country",
                 shipping_countries,
                 posted_or("shipping_country", shipping.country),
             )
-            + _address_inputs(fields, shipping, posted, "shipping_", organization)
+            + _address_inputs(t, fields, shipping, posted, "shipping_", organization)
             + "</fieldset>"
         )
-    parts.append(submit("address-button", "Continue"))
+    parts.append(submit("address-button", t("Continue")))
     parts.append("</form>")
     return "".join(parts)
 

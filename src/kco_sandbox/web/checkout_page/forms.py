@@ -1,6 +1,7 @@
 """The shopper's form posts: reading them and turning them into what the purchase steps take.
 
-Reading a post is `web/forms.py`'s; a `BadValue` from here or there is shown on the step.
+Reading a post is `web/forms.py`'s; a `BadValue` from here or there is shown on the step. Its
+note is marked for the catalogue (`i18n`): the page shows it translated, as a sentence.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Final
 
 from kco_sandbox.domain.checkout.order import Address, CheckoutOrder
 from kco_sandbox.domain.errors import BadValue
+from kco_sandbox.web.checkout_page.i18n import N_
 from kco_sandbox.web.forms import FIELD_LIMIT, FORM_LIMIT, Form, read_form
 
 __all__ = ["FIELD_LIMIT", "FORM_LIMIT", "Form", "read_form"]  # read here by the page's modules
@@ -62,31 +64,31 @@ class AddressFields:
     def read(self, form: Form, prefix: str, country: str, email: str | None) -> Address:
         """The address posted under `prefix`; `BadValue` names the first missing or bad field."""
 
-        def need(name: str, label: str) -> str:
+        def need(name: str, note: str) -> str:
             value = form.get(prefix + name)
             if not value:
-                raise BadValue(prefix + name, f"{label} is required")
+                raise BadValue(prefix + name, note)
             return value
 
-        given_name = need("given_name", "first name")
-        family_name = need("family_name", "last name")
+        given_name = need("given_name", N_("first name is required"))
+        family_name = need("family_name", N_("last name is required"))
         if self.street_name:
-            street_name: str | None = need("street_name", "street")
-            street_number: str | None = need("street_number", "house number")
+            street_name: str | None = need("street_name", N_("street is required"))
+            street_number: str | None = need("street_number", N_("house number is required"))
             street_address = None
         else:
-            street_address = need("street_address", "street address")
+            street_address = need("street_address", N_("street address is required"))
             street_name = street_number = None
-        postal_code = need("postal_code", "postal code")
-        city = need("city", "city")
+        postal_code = need("postal_code", N_("postal code is required"))
+        city = need("city", N_("city is required"))
         title = form.optional(prefix + "title")
         if title is not None and title not in self.titles:
-            raise BadValue(prefix + "title", "choose a title from the list")
+            raise BadValue(prefix + "title", N_("choose a title from the list"))
         if self.title_required and title is None:
-            raise BadValue(prefix + "title", "title is required")
+            raise BadValue(prefix + "title", N_("title is required"))
         phone = form.optional(prefix + "phone")
         if self.phone_required and phone is None:
-            raise BadValue(prefix + "phone", "phone number is required")
+            raise BadValue(prefix + "phone", N_("phone number is required"))
         return Address(
             given_name=given_name,
             family_name=family_name,
@@ -110,7 +112,7 @@ def read_country(form: Form, name: str, allowed: list[str]) -> str:
     """The picked country, which must be one the merchant offers."""
     value = form.get(name).upper() or allowed[0]
     if value not in allowed:
-        raise BadValue(name, "choose a country from the list")
+        raise BadValue(name, N_("choose a country from the list"))
     return value
 
 
@@ -118,10 +120,10 @@ def read_date_of_birth(form: Form, required: bool) -> str | None:
     value = form.optional("date_of_birth")
     if value is None:
         if required:
-            raise BadValue("date_of_birth", "date of birth is required")
+            raise BadValue("date_of_birth", N_("date of birth is required"))
         return None
     if not _DATE.match(value):
-        raise BadValue("date_of_birth", "use the form YYYY-MM-DD")
+        raise BadValue("date_of_birth", N_("use the form YYYY-MM-DD"))
     return value
 
 

@@ -1,8 +1,9 @@
-"""The frame every checkout screen shares: document head, theme, TEST DRIVE marker, page state.
+"""The frame every checkout screen shares: document head, theme, TEST DRIVE header, page state.
 
-Each screen's markup comes from `page_steps`; this module wraps it in one HTML document with the
-stylesheet, the merchant's colours from `options`, and the page state (a JSON script element the
-page script reads and hands to the merchant page's bootstrap, see docs/checkout-page.md).
+Each screen's markup comes from `steps`, `address` and `summary`; this module wraps it in one HTML
+document with the stylesheet, the merchant's colours from `options`, the TEST DRIVE marker and
+panel (`testdrive`), and the page state (a JSON script element the page script reads and hands to
+the merchant page's bootstrap, see docs/checkout-page.md). Labels arrive translated (`i18n`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any, Final
 
 from kco_sandbox.domain.checkout.order import CheckoutOrder
 from kco_sandbox.web.api.snippet import js
+from kco_sandbox.web.checkout_page.i18n import Text
+from kco_sandbox.web.checkout_page.testdrive import testdrive_header
 
 CSS: Final = (
     files("kco_sandbox.web.checkout_page").joinpath("static/checkout.page.css").read_text("utf-8")
@@ -32,11 +35,6 @@ def esc(value: object) -> str:
 def safe_url(url: str) -> str:
     """`url` if it is http(s), else `#`: merchant URLs become links, never `javascript:` ones."""
     return url if re.match(r"^https?://", url, re.IGNORECASE) else "#"
-
-
-def money(amount: int, currency: str) -> str:
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) / 100:.2f} {esc(currency)}"
 
 
 def theme(order: CheckoutOrder) -> str:
@@ -61,7 +59,7 @@ def theme(order: CheckoutOrder) -> str:
         rules.append(f"a{{color:{options.color_link}}}")
     if options.radius_border and _RADIUS.match(options.radius_border):
         radius = options.radius_border
-        rules.append(f"button,input,select,.box{{border-radius:{radius}}}")
+        rules.append(f"button,input,select,.box,.option{{border-radius:{radius}}}")
     return "".join(rules)
 
 
@@ -87,16 +85,16 @@ def content_security_policy(order: CheckoutOrder | None) -> str:
     )
 
 
-def document(order: CheckoutOrder, step: str, body: str, state: dict[str, Any]) -> str:
-    """One complete checkout screen."""
-    lang = esc(order.locale.split("-")[0])
+def document(order: CheckoutOrder, step: str, body: str, state: dict[str, Any], t: Text) -> str:
+    """One complete checkout screen, in the language of `t`."""
+    title = t("Checkout")
     return f"""<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8">
+<html lang="{esc(t.language)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Checkout</title>
+<title>{esc(title)}</title>
 <style>{stylesheet(order)}</style>
 </head><body data-step="{esc(step)}">
-<p class="testdrive" id="testdrive-marker">TEST DRIVE: no real money moves</p>
+{testdrive_header(t, order)}
 <main id="klarna-checkout-{esc(step)}">
 {body}
 </main>
@@ -104,6 +102,11 @@ def document(order: CheckoutOrder, step: str, body: str, state: dict[str, Any]) 
 <script id="kco-page-state" type="application/json">{js(state)}</script>
 <script src="/kco/checkout.page.js"></script>
 </body></html>"""
+
+
+def tag(name: str, text: str, attributes: str = "") -> str:
+    """`<name attributes>text</name>`, the text escaped (`attributes` are markup already)."""
+    return f"<{name}{attributes}>{esc(text)}</{name}>"
 
 
 def error_box(message: str | None) -> str:
@@ -127,16 +130,21 @@ def field(
     kind: str = "text",
     autocomplete: str = "",
     prefix: str = "",
+    hint: str = "",
+    wide: bool = True,
 ) -> str:
-    """A labelled input; ids and names are `prefix + name`."""
+    """A labelled input; ids and names are `prefix + name`; `hint` is a line under it."""
     ident = esc(prefix + name)
     auto = f' autocomplete="{esc(autocomplete)}"' if autocomplete else ""
     need = " required" if required else ""
     mark = ' <span class="req" aria-hidden="true">*</span>' if required else ""
+    described = f' aria-describedby="{ident}-hint"' if hint else ""
+    under = f'<small class="hint" id="{ident}-hint">{esc(hint)}</small>' if hint else ""
+    size = "field" if wide else "field half"
     return (
-        f'<p class="field"><label for="{ident}">{esc(label)}{mark}</label>'
+        f'<p class="{size}"><label for="{ident}">{esc(label)}{mark}</label>'
         f'<input id="{ident}" name="{ident}" type="{kind}" value="{esc(value or "")}"'
-        f"{auto}{need}></p>"
+        f"{auto}{need}{described}>{under}</p>"
     )
 
 

@@ -3,7 +3,7 @@
 `GET /kco/checkout/{order_id}` shows the first step the shopper has not done yet (or, with
 `?step=`, an earlier one to change it); a completed order shows its confirmation, an aborted one
 a closed notice. The form posts are handled in `posts`; every form carries the order's form
-token (`tokens`).
+token (`tokens`). Every screen speaks the language of the order's `locale` (`i18n`).
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ from starlette.responses import HTMLResponse, Response
 from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.lifecycle import CheckoutStatus
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.services.purchase import PAYMENT_METHODS
+from kco_sandbox.services.purchase_terms import PAYMENT_METHODS
 from kco_sandbox.web.checkout_page.address import address_step
 from kco_sandbox.web.checkout_page.forms import Form
-from kco_sandbox.web.checkout_page.html import content_security_policy, document, esc, money
+from kco_sandbox.web.checkout_page.html import content_security_policy, document, esc, tag
+from kco_sandbox.web.checkout_page.i18n import Text, text_for
 from kco_sandbox.web.checkout_page.state import Screen, page_state
 from kco_sandbox.web.checkout_page.steps import (
     closed,
-    confirmation,
     identify_step,
     payment_step,
     shipping_step,
-    summary_step,
 )
+from kco_sandbox.web.checkout_page.summary import confirmation, summary_step
 from kco_sandbox.web.checkout_page.tokens import fill, token_for
 from kco_sandbox.web.context import AppContext
 
@@ -68,19 +68,22 @@ def customer_type(record: CheckoutRecord, wanted: str | None) -> str:
     return stored if stored in types else types[0]
 
 
-def _cart(record: CheckoutRecord) -> str:
+def _cart(t: Text, record: CheckoutRecord) -> str:
     order = effective_order(record.order, record.session)
     currency = order.purchase_currency
     lines = "".join(
         f"<tr><td>{line.quantity} &times; {esc(line.name)}</td>"
-        f'<td class="amount">{money(line.total_amount, currency)}</td></tr>'
+        f'<td class="amount">{esc(t.money(line.total_amount, currency))}</td></tr>'
         for line in order.order_lines
     )
+    total = esc(t.money(order.order_amount, currency))
     return (
-        '<section id="cart" aria-label="Your order"><h2>Your order</h2><table>'
-        f'{lines}<tr class="total"><th scope="row">Total</th>'
-        f'<td class="amount" id="cart-total">{money(order.order_amount, currency)}</td></tr>'
-        "</table></section>"
+        '<section id="cart" aria-labelledby="cart-heading">'
+        + tag("h2", t("Your order"), ' id="cart-heading"')
+        + f"<table>{lines}"
+        + '<tr class="total">'
+        + tag("th", t("Total"), ' scope="row"')
+        + f'<td class="amount" id="cart-total">{total}</td></tr></table></section>'
     )
 
 
@@ -97,31 +100,35 @@ def step_screen(
 ) -> Screen:
     """The screen of an incomplete order's `step` (`allowed_step` decided it may be shown)."""
     session = record.session
+    t = text_for(record.order.locale)
     events: list[tuple[str, dict[str, Any]]] = []
+    shown_type = None
     if step == "identify":
         email = posted.get("email") if posted else (session.email or "")
         postal = posted.get("postal_code") if posted else (session.postal_code or "")
-        body = identify_step(record, error, email, postal) + _cart(record)
+        body = identify_step(t, record, error, email, postal) + _cart(t, record)
     elif step == "address":
-        body = address_step(record, customer_type(record, wanted_type), error, posted)
-        body += _cart(record)
+        # The type chosen on the first step shows from here on (the `customer` event).
+        shown_type = customer_type(record, wanted_type)
+        body = address_step(t, record, shown_type, error, posted) + _cart(t, record)
     elif step == "shipping":
-        body = shipping_step(record, error) + _cart(record)
+        body = shipping_step(t, record, error) + _cart(t, record)
     elif step == "summary":
         order = effective_order(record.order, session)
-        body = summary_step(record, order, method or "invoice", error, checked or {})
+        body = summary_step(t, record, order, method or "invoice", error, checked or {})
     else:
         step = "payment"
-        body = payment_step(record, error, method, denied) + _cart(record)
+        body = payment_step(t, record, error, method, denied) + _cart(t, record)
         if denied:
             events.append(("can_not_complete_order", {"reason": "denied"}))
-    return Screen(step, body, events)
+    return Screen(step, body, events, customer_type=shown_type)
 
 
 def completed_screen(record: CheckoutRecord) -> Screen:
     gui = record.order.gui
     minimal = bool(gui and gui.options and "minimal_confirmation" in gui.options)
-    return Screen("confirmation", confirmation(record, minimal), [("load_confirmation", {})])
+    body = confirmation(text_for(record.order.locale), record, minimal)
+    return Screen("confirmation", body, [("load_confirmation", {})])
 
 
 def render(ctx: AppContext, record: CheckoutRecord, screen: Screen) -> Response:
@@ -129,9 +136,10 @@ def render(ctx: AppContext, record: CheckoutRecord, screen: Screen) -> Response:
     canonical = f"/kco/checkout/{record.order_id}"
     if screen.step in ("address", "shipping", "payment", "identify"):
         canonical += f"?step={screen.step}"
-    state = page_state(record, screen, canonical)
+    t = text_for(record.order.locale)
+    state = page_state(record, screen, canonical, t)
     body = fill(screen.body, token_for(ctx.form_key, record.order_id))
-    page = document(record.order, screen.step, body, state)
+    page = document(record.order, screen.step, body, state, t)
     headers = {
         "Cache-Control": "no-store",
         "Content-Security-Policy": content_security_policy(record.order),
@@ -156,7 +164,7 @@ def screen_for(record: CheckoutRecord, query: dict[str, str]) -> Screen:
     if record.status is CheckoutStatus.CHECKOUT_COMPLETE:
         return completed_screen(record)
     if record.status is not CheckoutStatus.CHECKOUT_INCOMPLETE:
-        return Screen("closed", closed())
+        return Screen("closed", closed(text_for(record.order.locale)))
     method = query.get("payment_method")
     step = allowed_step(record, query.get("step"), method)
     return step_screen(record, step, method=method, wanted_type=query.get("customer_type"))

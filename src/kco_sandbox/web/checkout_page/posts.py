@@ -10,6 +10,7 @@ shown on the step.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Final
 
 from starlette.requests import Request
@@ -29,7 +30,7 @@ from kco_sandbox.domain.errors import (
     SignupRequired,
 )
 from kco_sandbox.domain.purchase.cart import checkbox_states, expand_url
-from kco_sandbox.services.purchase import PAYMENT_METHODS
+from kco_sandbox.services.purchase_terms import PAYMENT_METHODS
 from kco_sandbox.web.checkout_page.forms import (
     AddressFields,
     Form,
@@ -38,6 +39,7 @@ from kco_sandbox.web.checkout_page.forms import (
     read_date_of_birth,
     read_form,
 )
+from kco_sandbox.web.checkout_page.i18n import N_, Text, text_for
 from kco_sandbox.web.checkout_page.page import (
     allowed_step,
     customer_type,
@@ -51,34 +53,43 @@ from kco_sandbox.web.checkout_page.steps import external_methods, redirecting, s
 from kco_sandbox.web.checkout_page.tokens import FIELD, genuine
 from kco_sandbox.web.context import AppContext
 
+# Sentences for the errors the purchase steps raise, by the path they name.
 _PLAIN: Final = {
-    "email": "Enter a valid e-mail address.",
-    "one_time_code": "That code is not right. Enter the 6-digit code again.",
-    "payment_method": "Choose a payment method.",
-    "customer.date_of_birth": "Your date of birth is required: go back to the address step.",
-    "customer.national_identification_number": (
+    "email": N_("Enter a valid e-mail address."),
+    "one_time_code": N_("That code is not right. Enter the 6-digit code again."),
+    "payment_method": N_("Choose a payment method."),
+    "customer.date_of_birth": N_("Your date of birth is required: go back to the address step."),
+    "customer.national_identification_number": N_(
         "Your national identification number is required: go back to the address step."
     ),
-    "billing_address.phone": "A phone number is required: go back to the address step.",
-    "billing_address.title": "A title is required: go back to the address step.",
-    "billing_address": "Enter your address first.",
+    "billing_address.phone": N_("A phone number is required: go back to the address step."),
+    "billing_address.title": N_("A title is required: go back to the address step."),
+    "billing_address": N_("Enter your address first."),
+    "billing_address.country": N_("The store does not send invoices to this country."),
+    "shipping_address.country": N_("The store does not deliver to this country."),
+    "shipping_option_id": N_("Choose a delivery option from the list."),
+    "form": N_("The form has too many fields."),
 }
 
 
-def message(exc: KcoError) -> str:
-    """A shopper-readable sentence for a purchase error."""
+def message(t: Text, exc: KcoError) -> str:
+    """A shopper-readable sentence for a purchase error, in the page's language."""
     if isinstance(exc, CallbackRefused):
-        return exc.error_text or "The store could not accept the order."
+        return exc.error_text or t("The store could not accept the order.")
     if not isinstance(exc, BadValue) or not exc.path:
-        return exc.messages[0] if exc.messages else "Something went wrong; try again."
+        if not exc.messages:
+            return t("Something went wrong; try again.")
+        # The reason is the platform's own (English) words: what a tester needs to know.
+        return t("This step did not go through (%(reason)s). Try again.", reason=exc.messages[0])
     path, note = exc.path, exc.note
     if path in _PLAIN:
-        return _PLAIN[path]
+        return t(_PLAIN[path])
     if path.startswith("options.additional_checkbox"):
-        return "Tick the required checkbox to continue."
+        return t("Tick the required checkbox to continue.")
     if note:
-        return note[0].upper() + note[1:] + "."
-    return f"Check the field {path}."
+        sentence = t(note)
+        return sentence[0].upper() + sentence[1:] + "."
+    return t("Check the field %(name)s.", name=path)
 
 
 def _next(record: CheckoutRecord, step: str, **query: str) -> Response:
@@ -88,10 +99,11 @@ def _next(record: CheckoutRecord, step: str, **query: str) -> Response:
 
 def _away(ctx: AppContext, record: CheckoutRecord, url: str, reason: str) -> Response:
     """A screen that sends the merchant page (the top window) to `url`."""
+    t = text_for(record.order.locale)
     return render(
         ctx,
         record,
-        Screen("redirect", redirecting(url, reason), navigate={"url": url, "reason": reason}),
+        Screen("redirect", redirecting(t, url, reason), navigate={"url": url, "reason": reason}),
     )
 
 
@@ -99,7 +111,7 @@ async def identify(ctx: AppContext, record: CheckoutRecord, form: Form, base: st
     email, postal = form.get("email"), form.get("postal_code")
     wanted = customer_type(record, form.optional("customer_type"))
     if not postal:
-        raise BadValue("postal_code", "postal code is required")
+        raise BadValue("postal_code", N_("postal code is required"))
     await ctx.write(lambda: ctx.purchase.identify(record.order_id, email, postal))
     return _next(record, "address", customer_type=wanted)
 
@@ -118,8 +130,9 @@ async def address(ctx: AppContext, record: CheckoutRecord, form: Form, base: str
         ),
     )
     billing = fields.read(form, "", country, email)
-    if kind == "organization" and not billing.organization_name:
-        raise BadValue("organization_name", "organization name is required")
+    organization = kind == "organization"
+    if organization and not billing.organization_name:
+        raise BadValue("organization_name", N_("organization name is required"))
     shipping = None
     if (
         options
@@ -143,9 +156,10 @@ async def address(ctx: AppContext, record: CheckoutRecord, form: Form, base: str
         )
     ):
         raise BadValue(
-            "national_identification_number", "national identification number is required"
+            "national_identification_number", N_("national identification number is required")
         )
-    customer = Customer(type=kind, date_of_birth=dob)
+    registration_id = form.optional("organization_registration_id") if organization else None
+    customer = Customer(type=kind, date_of_birth=dob, organization_registration_id=registration_id)
     updated = await ctx.write(
         lambda: ctx.purchase.set_addresses(record.order_id, billing, shipping, customer, nin, base)
     )
@@ -189,7 +203,8 @@ async def _buy(
         return render(ctx, fresh, step_screen(fresh, "payment", method=method, denied=True))
     except SignupRequired:
         fresh = await load_record(ctx, order_id) or record
-        return render(ctx, fresh, Screen("signup", signup_step(fresh, method, checked, None)))
+        t = text_for(fresh.order.locale)
+        return render(ctx, fresh, Screen("signup", signup_step(t, fresh, method, checked, None)))
     except CallbackRedirect as exc:
         return _away(ctx, record, exc.location, "validation")
     except KcoError as exc:
@@ -198,10 +213,11 @@ async def _buy(
         fresh = await load_record(ctx, order_id) or record
         if fresh.status is not CheckoutStatus.CHECKOUT_INCOMPLETE:
             return _next(fresh, "summary")
+        error = message(text_for(fresh.order.locale), exc)
         return render(
             ctx,
             fresh,
-            step_screen(fresh, "summary", error=message(exc), method=method, checked=checked),
+            step_screen(fresh, "summary", error=error, method=method, checked=checked),
         )
     return _away(ctx, done.record, done.redirect_url, "confirmation")
 
@@ -222,7 +238,8 @@ async def signup(ctx: AppContext, record: CheckoutRecord, form: Form, base: str)
     try:
         await ctx.write(lambda: ctx.purchase.sign_up(record.order_id, code))
     except BadValue as exc:
-        screen = Screen("signup", signup_step(record, method, checked, message(exc)))
+        t = text_for(record.order.locale)
+        screen = Screen("signup", signup_step(t, record, method, checked, message(t, exc)))
         return render(ctx, record, screen)
     return await _buy(ctx, record, method, checked, base)
 
@@ -240,7 +257,7 @@ HANDLERS: Final[dict[str, Handler]] = {
 _SHOWN_ON: Final = {"buy": "summary", "signup": "summary"}
 
 
-REFUSED: Final = (
+REFUSED: Final = N_(
     "This form could not be accepted: it was sent from an old page or from outside this "
     "checkout. Check the details and send them again."
 )
@@ -270,7 +287,7 @@ def _step_screen(
         method=method if method in PAYMENT_METHODS else None,
         wanted_type=form.optional("customer_type") if form else None,
     )
-    return Screen(screen.step, screen.body, screen.events, status_code=status_code)
+    return replace(screen, status_code=status_code)
 
 
 async def post_step(request: Request) -> Response:
@@ -288,7 +305,8 @@ async def post_step(request: Request) -> Response:
         form = await read_form(request)
         if not genuine(ctx.form_key, order_id, form.get(FIELD)):
             # Nothing is done: the step is shown again, with a token this time (CSRF).
-            screen = _step_screen(record, step, form, REFUSED, 403, checked=True)
+            refused = text_for(record.order.locale)(REFUSED)
+            screen = _step_screen(record, step, form, refused, 403, checked=True)
             return render(ctx, record, screen)
         return await handler(ctx, record, form, ctx.base_url(request))
     except CallbackRedirect as exc:
@@ -301,4 +319,5 @@ async def post_step(request: Request) -> Response:
             return not_found(order_id)
         if fresh.status is not CheckoutStatus.CHECKOUT_INCOMPLETE:
             return RedirectResponse(f"/kco/checkout/{order_id}", status_code=303)
-        return render(ctx, fresh, _step_screen(fresh, step, form, message(exc), 400))
+        error = message(text_for(fresh.order.locale), exc)
+        return render(ctx, fresh, _step_screen(fresh, step, form, error, 400))

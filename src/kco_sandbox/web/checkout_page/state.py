@@ -17,6 +17,7 @@ from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.order import Address
 from kco_sandbox.domain.checkout.record import CheckoutRecord
 from kco_sandbox.domain.market import VENDOR_MARKETS
+from kco_sandbox.web.checkout_page.i18n import Text
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class Screen:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     navigate: dict[str, str] | None = None
     status_code: int = 200
+    # The customer type the screen shows when the shopper has not stored one yet.
+    customer_type: str | None = None
 
 
 def alpha3(country: str | None) -> str | None:
@@ -45,16 +48,18 @@ def _address(address: Address | None) -> dict[str, Any] | None:
     return {"postal_code": address.postal_code, "country": alpha3(address.country)}
 
 
-def snapshot(record: CheckoutRecord) -> dict[str, Any]:
-    """The shopper-side data the merchant page may see, as of `record`."""
+def snapshot(record: CheckoutRecord, shown_type: str | None = None) -> dict[str, Any]:
+    """The shopper-side data the merchant page may see, as of `record` (`shown_type`: the
+    customer type the screen shows)."""
     session = record.session
     order = effective_order(record.order, session)
     billing = session.billing_address
     shipping = session.shipping_address
     option = session.selected_shipping_option
     country = (billing.country if billing else None) or order.purchase_country
+    stored_type = session.customer.type if session.customer else None
     return {
-        "customer": {"type": (session.customer.type if session.customer else None) or "person"},
+        "customer": {"type": shown_type or stored_type or "person"},
         "email": session.email,
         "postal_code": (billing.postal_code if billing else None) or session.postal_code,
         "country": alpha3(country),
@@ -66,15 +71,20 @@ def snapshot(record: CheckoutRecord) -> dict[str, Any]:
     }
 
 
-def page_state(record: CheckoutRecord, screen: Screen, canonical: str) -> dict[str, Any]:
+def page_state(record: CheckoutRecord, screen: Screen, canonical: str, t: Text) -> dict[str, Any]:
     options = record.order.options
     return {
         "order_id": record.order_id,
         "step": screen.step,
         "client_validation": bool(options and options.require_client_validation),
-        "snapshot": snapshot(record),
+        "snapshot": snapshot(record, screen.customer_type),
         "events": [[name, data] for name, data in screen.events],
         "navigate": screen.navigate,
         # Where `api.resume()` reloads the frame: the step as a GET, never a form post.
         "canonical": canonical,
+        # What the page script may have to write, in the page's language.
+        "texts": {
+            "updating": t("Updating…"),
+            "not_accepted": t("The store could not accept the order right now."),
+        },
     }

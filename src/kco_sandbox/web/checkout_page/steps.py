@@ -1,39 +1,47 @@
-"""The markup of each checkout screen but the address one (see `page_address`).
+"""The markup of the identify, shipping, payment and sign-up screens, and of the short ones
+(redirecting, closed); the address screen is `address`, review and confirmation `summary`.
 
 Every step is one `<form method=post>` whose primary action is its `button[type=submit]`; the
 form posts to `/kco/checkout/{order_id}/{step}`, with the form token (`tokens.SLOT`, filled in
 when the screen is rendered). Element ids are a public contract listed in
-docs/checkout-page.md.
+docs/checkout-page.md. Choices (customer type, shipping options, payment methods) are radio
+buttons inside labelled cards: plain HTML that works without JavaScript.
 """
 
 from __future__ import annotations
 
-from kco_sandbox.domain.checkout.effective import SHIPPING_FEE
+from typing import Final
+
 from kco_sandbox.domain.checkout.order import CheckoutOrder, PaymentProvider
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.domain.purchase.cart import checkbox_states
-from kco_sandbox.services.purchase import PAYMENT_METHODS
+from kco_sandbox.services.purchase_terms import PAYMENT_METHODS
 from kco_sandbox.web.checkout_page.html import (
     error_box,
     esc,
     field,
-    money,
     notice_box,
     safe_url,
     submit,
+    tag,
 )
+from kco_sandbox.web.checkout_page.i18n import N_, Text
+from kco_sandbox.web.checkout_page.testdrive import EXAMPLE_CODE, REFUSED_CODE
 from kco_sandbox.web.checkout_page.tokens import SLOT
 
-METHOD_LABELS = {
-    "invoice": "Pay later (invoice)",
-    "card": "Card",
-    "part_payment": "Part payment",
-    "direct_debit": "Direct debit",
+# Each method's name and the line under it.
+METHODS: Final = {
+    "invoice": (N_("Pay later"), N_("Pay within 30 days, by invoice")),
+    "card": (N_("Card"), N_("Visa, Mastercard, American Express")),
+    "part_payment": (N_("Part payment"), N_("Spread the cost over monthly payments")),
+    "direct_debit": (N_("Direct debit"), N_("Paid from your bank account")),
 }
-_TYPE_LABELS = {"person": "Private person", "organization": "Organization"}
+CUSTOMER_TYPES: Final = {
+    "person": (N_("Private person"), N_("Buying for yourself")),
+    "organization": (N_("Organization"), N_("Buying for a company or an organization")),
+}
 
 
-def _form(step: str, order_id: str, inner: str, *, client_validation: bool = False) -> str:
+def form(step: str, order_id: str, inner: str, *, client_validation: bool = False) -> str:
     marker = ' data-client-validation="true"' if client_validation else ""
     return (
         f'<form method="post" action="/kco/checkout/{esc(order_id)}/{step}" id="{step}-form"'
@@ -41,41 +49,95 @@ def _form(step: str, order_id: str, inner: str, *, client_validation: bool = Fal
     )
 
 
-def _back(order_id: str, step: str, label: str) -> str:
+def step_link(order_id: str, step: str) -> str:
+    return f"/kco/checkout/{esc(order_id)}?step={step}"
+
+
+def back(order_id: str, step: str, label: str) -> str:
     return (
-        f'<nav class="back"><a id="back-to-{step}" href="/kco/checkout/{esc(order_id)}'
-        f'?step={step}">{esc(label)}</a></nav>'
+        f'<nav class="back"><a id="back-to-{step}" href="{step_link(order_id, step)}">'
+        f"&larr; {esc(label)}</a></nav>"
     )
 
 
-def identify_step(record: CheckoutRecord, error: str | None, email: str, postal: str) -> str:
+def option_card(
+    name: str,
+    ident: str,
+    value: str,
+    title: str,
+    *,
+    checked: bool,
+    note: str = "",
+    aside: str = "",
+) -> str:
+    """A radio button in a card: its title (and a note under it), an amount at the side."""
+    under = f'<span class="option-note">{esc(note)}</span>' if note else ""
+    side = f'<span class="option-aside">{esc(aside)}</span>' if aside else ""
+    return (
+        f'<label class="option" for="{esc(ident)}"><input type="radio" name="{name}" '
+        f'id="{esc(ident)}" value="{esc(value)}"{" checked" if checked else ""} required>'
+        f'<span class="option-body"><span class="option-title">{esc(title)}</span>{under}</span>'
+        f"{side}</label>"
+    )
+
+
+def identify_step(
+    t: Text, record: CheckoutRecord, error: str | None, email: str, postal: str
+) -> str:
     order = record.order
     options = order.options
     types = (options.allowed_customer_types if options else None) or ["person"]
     customer_type = (record.session.customer.type if record.session.customer else None) or types[0]
-    toggle = ""
     if "organization" in types:
-        radios = "".join(
-            f'<p class="choice"><input type="radio" name="customer_type" id="customer_type__{t}" '
-            f'value="{t}"{" checked" if t == customer_type else ""}>'
-            f'<label for="customer_type__{t}">{_TYPE_LABELS[t]}</label></p>'
-            for t in types
+        cards = "".join(
+            option_card(
+                "customer_type",
+                f"customer_type__{kind}",
+                kind,
+                t(CUSTOMER_TYPES[kind][0]),
+                note=t(CUSTOMER_TYPES[kind][1]),
+                checked=kind == customer_type,
+            )
+            for kind in types
         )
-        toggle = f'<fieldset id="customer-type"><legend>I am buying as</legend>{radios}</fieldset>'
+        toggle = (
+            '<fieldset id="customer-type">'
+            + tag("legend", t("I am buying as"))
+            + f'<div class="options options-row">{cards}</div></fieldset>'
+        )
     else:
         toggle = f'<input type="hidden" name="customer_type" value="{esc(types[0])}">'
     inner = (
         '<div id="klarna-checkout-customer-details">'
         + toggle
-        + field("email", "E-mail address", email, required=True, kind="email", autocomplete="email")
-        + field("postal_code", "Postal code", postal, required=True, autocomplete="postal-code")
+        + field(
+            "email",
+            t("E-mail address"),
+            email,
+            required=True,
+            kind="email",
+            autocomplete="email",
+            hint=t("We send the order confirmation here."),
+        )
+        + field(
+            "postal_code",
+            t("Postal code"),
+            postal,
+            required=True,
+            autocomplete="postal-code",
+        )
         + "</div>"
-        + submit("identify-button", "Continue")
+        + submit("identify-button", t("Continue"))
     )
-    return "<h1>Your details</h1>" + error_box(error) + _form("identify", record.order_id, inner)
+    return (
+        tag("h1", t("Your details"))
+        + tag("p", t("Enter your e-mail address and postal code to continue."), ' class="lead"')
+        + error_box(error)
+        + form("identify", record.order_id, inner)
+    )
 
 
-def shipping_step(record: CheckoutRecord, error: str | None) -> str:
+def shipping_step(t: Text, record: CheckoutRecord, error: str | None) -> str:
     order = record.order
     chosen = record.session.selected_shipping_option
     shipping = order.shipping_options or []
@@ -84,29 +146,29 @@ def shipping_step(record: CheckoutRecord, error: str | None) -> str:
         if chosen
         else next((o.id for o in shipping if o.preselected), shipping[0].id if shipping else None)
     )
-    rows = []
-    for index, option in enumerate(shipping):
-        ident = f"shipping-option-{index}"
-        description = (
-            f'<br><span class="muted">{esc(option.description)}</span>'
-            if option.description
-            else ""
+    cards = "".join(
+        option_card(
+            "shipping_option",
+            f"shipping-option-{index}",
+            option.id,
+            option.name,
+            note=option.description or "",
+            aside=t.money(option.price, order.purchase_currency) if option.price else t("Free"),
+            checked=option.id == selected,
         )
-        rows.append(
-            f'<p class="choice"><input type="radio" name="shipping_option" id="{ident}" '
-            f'value="{esc(option.id)}"{" checked" if option.id == selected else ""} required>'
-            f'<label for="{ident}">{esc(option.name)} &ndash; '
-            f"{money(option.price, order.purchase_currency)}{description}</label></p>"
-        )
+        for index, option in enumerate(shipping)
+    )
     inner = (
-        f'<fieldset id="shipping-options"><legend>Delivery</legend>{"".join(rows)}</fieldset>'
-        + submit("shipping-button", "Continue")
+        '<fieldset id="shipping-options">'
+        + tag("legend", t("Choose a delivery option"), ' class="visually-hidden"')
+        + f'<div class="options">{cards}</div></fieldset>'
+        + submit("shipping-button", t("Continue"))
     )
     return (
-        "<h1>Delivery</h1>"
-        + _back(record.order_id, "address", "Change address")
+        back(record.order_id, "address", t("Change address"))
+        + tag("h1", t("Delivery"))
         + error_box(error)
-        + _form("shipping", record.order_id, inner)
+        + form("shipping", record.order_id, inner)
     )
 
 
@@ -125,128 +187,73 @@ def external_methods(order: CheckoutOrder) -> list[tuple[str, PaymentProvider]]:
     return found
 
 
+def method_name(t: Text, method: str) -> str:
+    """A payment method's name in the page's language (an unknown key as it is)."""
+    names = METHODS.get(method)
+    return t(names[0]) if names else method
+
+
+def _denial(t: Text, record: CheckoutRecord) -> str:
+    href = step_link(record.order_id, "identify")
+    link = tag("a", t("Use another e-mail address"), f' href="{href}" id="use-another-email"')
+    why = t("The decision follows the e-mail address, so another payment method is declined too.")
+    return (
+        '<div class="error" id="purchase-denied" role="alert"><p>'
+        + tag("strong", t("We could not approve this purchase."))
+        + "</p>"
+        + tag("p", why)
+        + f"<p>{link}</p></div>"
+    )
+
+
 def payment_step(
-    record: CheckoutRecord, error: str | None, chosen: str | None, denied: bool
+    t: Text, record: CheckoutRecord, error: str | None, chosen: str | None, denied: bool
 ) -> str:
     order = record.order
+    currency = order.purchase_currency
     chosen = chosen or record.session.payment_method or "invoice"
-    rows = []
-    for method in PAYMENT_METHODS:
-        rows.append(
-            f'<p class="choice"><input type="radio" name="payment_method" '
-            f'id="payment-method-{method}" value="{method}"'
-            f"{' checked' if method == chosen else ''} required>"
-            f'<label for="payment-method-{method}">{METHOD_LABELS[method]}</label></p>'
+    cards = [
+        option_card(
+            "payment_method",
+            f"payment-method-{method}",
+            method,
+            t(METHODS[method][0]),
+            note=t(METHODS[method][1]),
+            checked=method == chosen,
         )
+        for method in PAYMENT_METHODS
+    ]
     for key, provider in external_methods(order):
-        ident = "payment-method-" + key.replace(":", "-")
-        fee = f" (+{money(provider.fee, order.purchase_currency)})" if provider.fee else ""
-        rows.append(
-            f'<p class="choice"><input type="radio" name="payment_method" id="{ident}" '
-            f'value="{esc(key)}" required>'
-            f'<label for="{ident}">{esc(provider.name)}{fee}</label></p>'
-        )
-    denial = ""
-    if denied:
-        denial = (
-            '<p class="error" id="purchase-denied" role="alert">We could not approve this '
-            "purchase. Choose another payment method, or "
-            f'<a href="/kco/checkout/{esc(record.order_id)}?step=identify" id="use-another-email">'
-            "use another e-mail address</a>.</p>"
+        fee = t("Fee %(amount)s", amount=t.money(provider.fee, currency)) if provider.fee else ""
+        cards.append(
+            option_card(
+                "payment_method",
+                "payment-method-" + key.replace(":", "-"),
+                key,
+                provider.name,
+                note=provider.description or "",
+                aside=fee,
+                checked=key == chosen,
+            )
         )
     inner = (
-        f'<fieldset id="payment-methods"><legend>Payment method</legend>{"".join(rows)}'
-        "</fieldset>" + submit("payment-button", "Continue")
+        '<fieldset id="payment-methods">'
+        + tag("legend", t("Choose a payment method"), ' class="visually-hidden"')
+        + f'<div class="options">{"".join(cards)}</div></fieldset>'
+        + submit("payment-button", t("Continue"))
     )
     back_step = "shipping" if order.shipping_options else "address"
     return (
-        "<h1>Payment</h1>"
-        + _back(record.order_id, back_step, "Back")
-        + denial
+        back(record.order_id, back_step, t("Back"))
+        + tag("h1", t("Payment"))
+        + (_denial(t, record) if denied else "")
         + error_box(error)
-        + _form("payment", record.order_id, inner)
-    )
-
-
-def _lines(order: CheckoutOrder, show_subtotal: bool) -> str:
-    currency = order.purchase_currency
-    rows = [
-        f'<tr class="summary-line"><td>{line.quantity} &times; {esc(line.name)}</td>'
-        f'<td class="amount">{money(line.total_amount, currency)}</td></tr>'
-        for line in order.order_lines
-    ]
-    if show_subtotal:
-        goods = sum(line.total_amount for line in order.order_lines if line.type != SHIPPING_FEE)
-        shipping = order.order_amount - goods
-        rows.append(
-            f'<tr id="subtotal"><th scope="row">Subtotal</th>'
-            f'<td class="amount">{money(goods, currency)}</td></tr>'
-            f'<tr id="shipping-total"><th scope="row">Shipping</th>'
-            f'<td class="amount">{money(shipping, currency)}</td></tr>'
-            f'<tr id="tax-total"><th scope="row">of which tax</th>'
-            f'<td class="amount">{money(order.order_tax_amount, currency)}</td></tr>'
-        )
-    rows.append(
-        f'<tr class="total"><th scope="row">Total</th>'
-        f'<td class="amount" id="order-total">{money(order.order_amount, currency)}</td></tr>'
-    )
-    return f'<table id="order-lines">{"".join(rows)}</table>'
-
-
-def _checkboxes(order: CheckoutOrder, checked: dict[str, bool]) -> str:
-    options = order.options
-    if options is None:
-        return ""
-    boxes: list[tuple[str, str, bool]] = []
-    if options.additional_checkbox is not None:
-        box = options.additional_checkbox
-        boxes.append(("additional_checkbox", box.text, box.required))
-    boxes += [(b.id, b.text, b.required) for b in options.additional_checkboxes or []]
-    states = checkbox_states(order, checked)
-    rows = "".join(
-        f'<p class="choice"><input type="checkbox" name="checkbox" id="{esc(key)}" '
-        f'value="{esc(key)}" data-checkbox-key="{esc(key)}"'
-        f"{' checked' if states.get(key) else ''}{' required' if required else ''}>"
-        f'<label for="{esc(key)}">{esc(text)}</label></p>'
-        for key, text, required in boxes
-    )
-    return '<input type="hidden" name="checkboxes_shown" value="1">' + rows
-
-
-def summary_step(
-    record: CheckoutRecord,
-    order: CheckoutOrder,
-    method: str,
-    error: str | None,
-    checked: dict[str, bool],
-) -> str:
-    options = order.options
-    show_subtotal = bool(options and options.show_subtotal_detail)
-    terms_url = esc(safe_url(order.merchant_urls.terms))
-    terms = (
-        f'<p class="muted">By buying you accept the <a id="terms-link" target="_blank" '
-        f'rel="noopener" href="{terms_url}">terms of the store</a>.</p>'
-    )
-    inner = (
-        f'<input type="hidden" name="payment_method" value="{esc(method)}">'
-        + _checkboxes(order, checked)
-        + terms
-        + submit("buy-button", "Buy")
-    )
-    require_client = bool(options and options.require_client_validation)
-    label = METHOD_LABELS.get(method, method)
-    return (
-        "<h1>Summary</h1>"
-        + _back(record.order_id, "payment", "Change payment method")
-        + _lines(order, show_subtotal)
-        + f'<p class="muted" id="chosen-method">Paying with {esc(label)}</p>'
-        + error_box(error)
-        + _form("buy", record.order_id, inner, client_validation=require_client)
+        + form("payment", record.order_id, inner)
     )
 
 
 def signup_step(
-    record: CheckoutRecord, method: str, checked: dict[str, bool], error: str | None
+    t: Text, record: CheckoutRecord, method: str, checked: dict[str, bool], error: str | None
 ) -> str:
     keep = "".join(
         f'<input type="hidden" name="checkbox" value="{esc(key)}">'
@@ -258,52 +265,45 @@ def signup_step(
         f'<input type="hidden" name="payment_method" value="{esc(method)}">'
         '<input type="hidden" name="checkboxes_shown" value="1">'
         + keep
-        + field("otp", "One-time code (6 digits)", "", required=True, autocomplete="one-time-code")
-        + submit("signup-button", "Confirm and buy")
+        + field(
+            "otp",
+            t("One-time code (6 digits)"),
+            "",
+            required=True,
+            autocomplete="one-time-code",
+            hint=t(
+                "TEST DRIVE: no code is sent. Any 6 digits but %(refused)s pass, "
+                "for example %(example)s.",
+                refused=REFUSED_CODE,
+                example=EXAMPLE_CODE,
+            ),
+        )
+        + submit("signup-button", t("Confirm and buy"))
     )
-    return (
-        "<h1>Sign up</h1>"
-        + notice_box("We sent a one-time code to your phone. Enter it to finish signing up.")
-        + error_box(error)
-        + _form("signup", record.order_id, inner, client_validation=require_client)
-    )
-
-
-def redirecting(url: str, reason: str) -> str:
-    """The screen shown while the top window goes to `url` (confirmation, or the merchant)."""
-    heading = "Thank you!" if reason == "confirmation" else "One moment"
-    return (
-        f'<h1 class="done">{heading}</h1>'
-        f'<p id="redirecting">Taking you on to <a id="redirect-link" target="_top" '
-        f'href="{esc(safe_url(url))}">the store</a>&hellip;</p>'
-    )
-
-
-def confirmation(record: CheckoutRecord, minimal: bool) -> str:
-    order = record.order
-    if minimal:
-        return '<h1 class="done" id="confirmation-heading">Thank you for your order</h1>'
-    billing = record.session.billing_address or order.billing_address
-    name = f"{billing.given_name or ''} {billing.family_name or ''}".strip() if billing else ""
     email = record.session.email or ""
-    pending = record.session.fraud_status == "PENDING"
-    note = (
-        '<p id="pending-note">Your purchase is being reviewed; you will hear from us soon.</p>'
-        if pending
-        else ""
-    )
-    details = order.options.shipping_details if order.options else None
-    delivery = f'<h2>Delivery</h2><p id="shipping-details">{esc(details)}</p>' if details else ""
     return (
-        f'<h1 class="done" id="confirmation-heading">Thank you{", " + esc(name) if name else ""}!'
-        "</h1>"
-        f'<p>A confirmation is on its way to <strong id="confirmation-email">{esc(email)}'
-        "</strong>.</p>"
-        + note
-        + _lines(order, bool(order.options and order.options.show_subtotal_detail))
-        + delivery
+        tag("h1", t("Sign up"))
+        + notice_box(
+            t(
+                "You are new here: confirm %(email)s with a one-time code to finish signing up.",
+                email=email,
+            )
+        )
+        + error_box(error)
+        + form("signup", record.order_id, inner, client_validation=require_client)
     )
 
 
-def closed() -> str:
-    return '<h1>This checkout is closed</h1><p id="checkout-closed">Start again from the store.</p>'
+def redirecting(t: Text, url: str, reason: str) -> str:
+    """The screen shown while the top window goes to `url` (confirmation, or the merchant)."""
+    heading = t("Thank you!") if reason == "confirmation" else t("One moment")
+    href = esc(safe_url(url))
+    link = tag("a", t("the store"), f' id="redirect-link" target="_top" href="{href}"')
+    going = t.markup("Taking you on to %(store)s…", store=link)
+    return tag("h1", heading, ' class="done"') + f'<p id="redirecting">{going}</p>'
+
+
+def closed(t: Text) -> str:
+    return tag("h1", t("This checkout is closed")) + tag(
+        "p", t("Start again from the store."), ' id="checkout-closed"'
+    )

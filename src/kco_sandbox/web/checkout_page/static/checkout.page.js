@@ -7,6 +7,7 @@
   "use strict";
   var stateElement = d.getElementById("kco-page-state");
   var state = stateElement ? JSON.parse(stateElement.textContent) : {};
+  var texts = state.texts || {};
   var embedded = w.parent && w.parent !== w;
   var parentOrigin = null;
   var pendingForm = null;
@@ -37,7 +38,14 @@
     overlay.id = "klarna-checkout-suspended";
     overlay.setAttribute("role", "status");
     overlay.setAttribute("aria-live", "polite");
-    overlay.innerHTML = '<div class="spinner" aria-hidden="true"></div><span class="muted">&nbsp;Updating…</span>';
+    var spinner = d.createElement("div");
+    spinner.className = "spinner";
+    spinner.setAttribute("aria-hidden", "true");
+    var label = d.createElement("span");
+    label.className = "muted";
+    label.textContent = "\u00a0" + (texts.updating || "Updating…");
+    overlay.appendChild(spinner);
+    overlay.appendChild(label);
     var main = d.querySelector("main");
     if (main) { main.setAttribute("inert", ""); }
     d.body.appendChild(overlay);
@@ -67,7 +75,10 @@
       var form = pendingForm;
       pendingForm = null;
       if (data.should_proceed) { form.submit(); }
-      else { showMessage(data.message || "The store could not accept the order right now."); }
+      else {
+        showMessage(data.message || texts.not_accepted ||
+          "The store could not accept the order right now.");
+      }
     }
   });
 
