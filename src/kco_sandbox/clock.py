@@ -9,7 +9,7 @@ merchant's own offset, which only that merchant moves, so no merchant disturbs a
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -36,16 +36,28 @@ class SystemClock:
     """Wall-clock time, optionally running `scale` times faster, plus an offset that only grows.
 
     The offset is how far the platform's time has been moved forward (the sandbox API's clock
-    control); the scale runs real time faster for demos (60 = an hour a minute).
+    control); the scale runs real time faster for demos (60 = an hour a minute), from `started`
+    (now, unless given: the server processes of one `serve --workers N` share the parent's, so
+    that a scaled clock reads the same in each).
     """
 
-    def __init__(self, offset: timedelta = timedelta(0), scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        offset: timedelta = timedelta(0),
+        scale: float = 1.0,
+        started: datetime | None = None,
+    ) -> None:
         if scale <= 0:
             raise ValueError("the clock's scale must be positive")
         self._offset = offset
         self._scale = scale
-        self._started = datetime.now(UTC)
+        self._started = started if started is not None else datetime.now(UTC)
         self._lock = threading.Lock()
+
+    @property
+    def started(self) -> datetime:
+        """Where scaled time begins (real time and platform time agree there, but the offset)."""
+        return self._started
 
     @property
     def offset(self) -> timedelta:
@@ -124,6 +136,12 @@ class MerchantClocks:
     Merchants that never moved their clock share `default` (the platform-wide offset that
     databases stored before clocks were per merchant); offsets only grow, so a worker process
     catching up with what another process stored can never move a clock back.
+
+    The offsets are kept here, and stored with the data by whoever moves a clock. A process that
+    serves beside others (`serve --workers N`) must see a move another one made at once: it
+    `follow`s a version that the processes raise in shared memory after storing a move, and
+    reloads the stored offsets before a reading whenever the version changed (a read of shared
+    memory per reading, a database read only after a move).
     """
 
     def __init__(self, base: MovableClock, default: timedelta = timedelta(0)) -> None:
@@ -131,6 +149,29 @@ class MerchantClocks:
         self._default = bounded(default)
         self._offsets: dict[str, timedelta] = {}
         self._lock = threading.Lock()
+        self._version: Callable[[], object] | None = None
+        self._reload: Callable[[], bool] = lambda: True
+        self._seen: object = None
+
+    def follow(self, version: Callable[[], object], reload: Callable[[], bool]) -> None:
+        """From now on, before each reading: when `version()` differs from the one last seen, call
+        `reload()` (which takes the stored offsets up through `catch_up`, and answers whether it
+        could: if not, the offsets known stay in use and the next reading tries again)."""
+        seen = version()
+        if reload():
+            self._seen = seen
+        self._reload = reload
+        self._version = version
+
+    def _fresh(self) -> None:
+        version = self._version
+        if version is None:
+            return
+        current = version()
+        # The version is read before the offsets: a move stored after this reading raises the
+        # version again, so it is never taken as seen without having been loaded.
+        if current != self._seen and self._reload():
+            self._seen = current
 
     @property
     def scale(self) -> float:
@@ -139,9 +180,11 @@ class MerchantClocks:
     @property
     def default(self) -> timedelta:
         """The offset of every merchant that has not moved its own clock."""
+        self._fresh()
         return self._default
 
     def offset(self, merchant_id: str) -> timedelta:
+        self._fresh()
         return self._offsets.get(merchant_id, self._default)
 
     def now(self, merchant_id: str) -> datetime:
@@ -149,7 +192,7 @@ class MerchantClocks:
 
     def default_now(self) -> datetime:
         """The time of every merchant that has not moved its clock."""
-        return self.base.now() + self._default
+        return self.base.now() + self.default
 
     def advance(self, merchant_id: str, delta: timedelta) -> timedelta:
         """Move one merchant's clock forward by `delta`; its new offset.
@@ -161,8 +204,9 @@ class MerchantClocks:
             raise ValueError("the clock only moves forward")
         if delta > MAX_ADVANCE:
             raise ValueError("one advance moves the clock at most 400 days")
+        self._fresh()
         with self._lock:
-            offset = self.offset(merchant_id) + delta
+            offset = self._offsets.get(merchant_id, self._default) + delta
             if offset > MAX_OFFSET:
                 raise ValueError("a merchant's clock is at most 10 years ahead")
             self._offsets[merchant_id] = offset
@@ -174,11 +218,13 @@ class MerchantClocks:
             if default is not None:
                 self._default = max(self._default, bounded(default))
             for merchant_id, offset in offsets.items():
-                self._offsets[merchant_id] = max(self.offset(merchant_id), bounded(offset))
+                known = self._offsets.get(merchant_id, self._default)
+                self._offsets[merchant_id] = max(known, bounded(offset))
 
     def moved(self) -> dict[str, datetime]:
         """The time of each merchant whose clock differs from the default one: what the outbox
         needs beyond `default_now()` to know what is due (bounded by the merchants that moved)."""
+        self._fresh()
         base = self.base.now()
         with self._lock:
             return {

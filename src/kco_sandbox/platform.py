@@ -29,7 +29,8 @@ from kco_sandbox.services.journal import JournalService
 from kco_sandbox.services.order_actions import OrderActionsService
 from kco_sandbox.services.order_management import OrderManagementService
 from kco_sandbox.services.portal import PortalService
-from kco_sandbox.services.purchase import CallbackTimeouts, PurchaseService
+from kco_sandbox.services.purchase import PurchaseService
+from kco_sandbox.services.purchase_terms import CallbackTimeouts
 from kco_sandbox.services.retention import RetentionService
 from kco_sandbox.services.sandbox import SandboxService
 from kco_sandbox.settings import Settings
@@ -129,6 +130,7 @@ def build_services(
         metrics=metrics,
         journal=JournalService(store=store),
         portal=PortalService(store=store, clock=clocks),
+        hold_writer=store.hold_writer,
     )
 
 

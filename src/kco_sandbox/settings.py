@@ -74,12 +74,19 @@ class Settings:
     max_connections: int = 1000
     idle_timeout: float = 30.0
     request_timeout: float = 30.0
+    # The HTTP/1.1 parser: "httptools" (C, the default) or "h11" (pure Python, the fallback);
+    # both write header names as the app spells them (web/protocol.py).
+    http: str = "httptools"
     # Synchronous merchant callbacks (validation, address, shipping, country) one merchant may
     # have in flight at once; more wait, so a slow shop cannot hold every worker thread.
     merchant_callback_slots: int = 8
     # Days after an order can no longer change (on its merchant's clock) until it, its events,
     # idempotency keys and delivered callbacks are deleted; 0 keeps everything.
     retention_days: float = 30.0
+    # Server processes answering on the one listening socket (`serve --workers N`, at most
+    # `MAX_WORKERS`); with more than one, a parent process supervises them and runs the delivery
+    # worker (docs/operations.md, "Several server processes").
+    workers: int = 1
 
     @property
     def demo_shop_on(self) -> bool:
@@ -107,6 +114,7 @@ class Settings:
 
 
 PROFILES = ("local", "shared")
+MAX_WORKERS = 64
 
 
 def check_profile(settings: Settings) -> Settings:

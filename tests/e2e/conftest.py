@@ -13,6 +13,13 @@ from tests.e2e.browser_support import chromium
 from tests.e2e.node_support import find_node, install_package
 
 
+@pytest.fixture(params=["httptools", "h11"])
+def http_parser(request: pytest.FixtureRequest) -> str:
+    """Each of the server's HTTP/1.1 parsers (`--http`), for the tests of the wire itself."""
+    parser: str = request.param
+    return parser
+
+
 @pytest.fixture
 def browser() -> Iterator[Any]:
     """Debian's Chromium, launched for one test."""

@@ -28,8 +28,8 @@ BIG = 3 * 1024 * 1024
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    live = LiveServer(tmp_path, merchants=[MERCHANT], extra_args=[*TIMEOUTS])
+def server(tmp_path: Path, http_parser: str) -> Iterator[LiveServer]:
+    live = LiveServer(tmp_path, merchants=[MERCHANT], extra_args=[*TIMEOUTS, "--http", http_parser])
     live.start()
     yield live
     live.stop()

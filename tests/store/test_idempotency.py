@@ -74,6 +74,25 @@ def an_order() -> OmOrder:
     )
 
 
+def old_document(order: OmOrder, captures: list[Capture], refunds: list[Refund]) -> str:
+    """`order` as documents were stored before migration 0010: its captures and refunds inside,
+    no running totals."""
+    document = msgspec.to_builtins(order)
+    for total in (
+        "captured_amount",
+        "refunded_amount",
+        "capture_count",
+        "refund_count",
+        "ledger_changed_at",
+    ):
+        document.pop(total, None)
+    if captures:
+        document["captures"] = msgspec.to_builtins(captures)
+    if refunds:
+        document["refunds"] = msgspec.to_builtins(refunds)
+    return msgspec.json.encode(document).decode()
+
+
 def opened(store: Store) -> str:
     """A new authorized order of `MERCHANT` in `store`."""
     store.merchants.put(MERCHANT, START)
@@ -254,7 +273,7 @@ def _fill_at_0004(engine: Engine, url: str) -> OldDatabase:
     order = an_order()
     order, capture = rules.capture(order, whole(), new_uuid(), START)
     order, refund = rules.refund(order, RefundRequest(refunded_amount=100), new_uuid(), START)
-    document = msgspec.json.encode(order).decode()
+    document = old_document(order, [capture], [refund])
     _insert(
         engine,
         "om_orders",

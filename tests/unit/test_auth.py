@@ -5,7 +5,8 @@ import base64
 import pytest
 
 from kco_sandbox.domain.errors import Unauthorized
-from kco_sandbox.web.auth import Authenticator
+from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.web.auth import REMEMBERED, Authenticator
 from tests.factories import MERCHANT, OTHER_MERCHANT
 
 auth = Authenticator([MERCHANT, OTHER_MERCHANT])
@@ -51,3 +52,24 @@ def test_any_whitespace_after_basic(spaces: str) -> None:
 def test_everything_else_is_unauthorized(header: str | None) -> None:
     with pytest.raises(Unauthorized):
         auth.merchant_for(header)
+
+
+def test_a_remembered_credential_signs_in_as_before_and_the_memory_is_bounded() -> None:
+    merchant = Merchant("shop", "secret-key", "Shop")
+    auth = Authenticator([merchant])
+    header = "Basic " + base64.b64encode(b"shop:secret-key").decode()
+    assert auth.merchant_for(header) is merchant
+    assert auth.merchant_for(header) is merchant  # from memory
+    # Every spelling that signs in is remembered, up to the bound, never past it.
+    for spaces in range(1, REMEMBERED + 50):
+        assert auth.merchant_for("Basic" + " " * spaces + "secret-key") is merchant
+        assert len(auth._accepted) <= REMEMBERED
+
+
+def test_a_refused_credential_is_not_remembered() -> None:
+    auth = Authenticator([Merchant("shop", "secret-key", "Shop")])
+    wrong = "Basic " + base64.b64encode(b"shop:wrong").decode()
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            auth.merchant_for(wrong)
+    assert wrong not in auth._accepted

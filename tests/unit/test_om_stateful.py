@@ -3,10 +3,11 @@
 A Hypothesis state machine drives the pure rules in `om_rules` on one `OmOrder`: captures,
 refunds, cancel, release, authorization updates and extensions with random amounts, while the
 clock moves (past a pending fraud decision, past the authorization's expiry). The test keeps its
-own ledger (what was captured, refunded, cancelled, released) and derives the status from it
-independently of `om_lifecycle`; after every step the order, its derived amounts and status must
-agree with that ledger. Every refused operation must raise the documented error and leave the
-order exactly as it was; every operation the `ALLOWED` table forbids must be refused.
+own ledger (the captures and refunds made, what was cancelled, released) and derives the status
+from it independently of `om_lifecycle`; after every step the order's running totals, its derived
+amounts and status must agree with that ledger. Every refused operation must raise the documented
+error and leave the order exactly as it was; every operation the `ALLOWED` table forbids must be
+refused.
 """
 
 from __future__ import annotations
@@ -50,12 +51,14 @@ from kco_sandbox.domain.order_management.lifecycle import (
 )
 from kco_sandbox.domain.order_management.order import (
     AuthorizationUpdate,
+    Capture,
     CaptureRequest,
     CustomerUpdate,
     OmAddress,
     OmLine,
     OmOrder,
     ReferencesUpdate,
+    Refund,
     RefundRequest,
     ShippingInfo,
 )
@@ -96,40 +99,39 @@ def snapshot(order: OmOrder) -> bytes:
 
 
 # Every operation with harmless arguments, for checking the ALLOWED table whatever the status.
-def _first_capture(order: OmOrder) -> str:
-    return order.captures[0].capture_id if order.captures else "no-such-capture"
+# Each gets the order's first capture as storage would find it (None: the order has none).
+def _id(capture: Capture | None) -> str:
+    return capture.capture_id if capture is not None else "no-such-capture"
 
 
-OPERATIONS: dict[OmAction, Callable[[OmOrder, datetime], object]] = {
-    OmAction.ACKNOWLEDGE: om_rules.acknowledge,
-    OmAction.UPDATE_AUTHORIZATION: lambda o, now: om_rules.update_authorization(
+OPERATIONS: dict[OmAction, Callable[[OmOrder, Capture | None, datetime], object]] = {
+    OmAction.ACKNOWLEDGE: lambda o, _, now: om_rules.acknowledge(o, now),
+    OmAction.UPDATE_AUTHORIZATION: lambda o, _, now: om_rules.update_authorization(
         o, AuthorizationUpdate(order_amount=o.order_amount), now
     ),
-    OmAction.UPDATE_CUSTOMER: lambda o, now: om_rules.update_customer(
+    OmAction.UPDATE_CUSTOMER: lambda o, _, now: om_rules.update_customer(
         o, CustomerUpdate(shipping_address=OmAddress(city="Ankeborg")), now
     ),
-    OmAction.EXTEND_AUTHORIZATION: om_rules.extend_authorization,
-    OmAction.UPDATE_REFERENCES: lambda o, now: om_rules.update_references(
+    OmAction.EXTEND_AUTHORIZATION: lambda o, _, now: om_rules.extend_authorization(o, now),
+    OmAction.UPDATE_REFERENCES: lambda o, _, now: om_rules.update_references(
         o, ReferencesUpdate(merchant_reference1="1001"), now
     ),
-    OmAction.RELEASE: om_rules.release,
-    OmAction.SHIPPING_INFO: lambda o, now: om_rules.add_shipping_info(
+    OmAction.RELEASE: lambda o, _, now: om_rules.release(o, now),
+    OmAction.SHIPPING_INFO: lambda o, _, now: om_rules.add_shipping_info(
         o, [ShippingInfo(shipping_company="DHL")], now
     ),
-    OmAction.CANCEL: om_rules.cancel,
-    OmAction.CAPTURE: lambda o, now: om_rules.capture(
+    OmAction.CANCEL: lambda o, _, now: om_rules.cancel(o, now),
+    OmAction.CAPTURE: lambda o, _, now: om_rules.capture(
         o, CaptureRequest(captured_amount=1), "cap-probe", now
     ),
-    OmAction.REFUND: lambda o, now: om_rules.refund(
+    OmAction.REFUND: lambda o, _, now: om_rules.refund(
         o, RefundRequest(refunded_amount=1), "ref-probe", now
     ),
-    OmAction.CAPTURE_SHIPPING_INFO: lambda o, now: om_rules.add_capture_shipping_info(
-        o, _first_capture(o), [ShippingInfo(shipping_company="DHL")], now
+    OmAction.CAPTURE_SHIPPING_INFO: lambda o, c, now: om_rules.add_capture_shipping_info(
+        o, _id(c), c, [ShippingInfo(shipping_company="DHL")], now
     ),
-    OmAction.TRIGGER_SEND_OUT: lambda o, now: om_rules.trigger_send_out(o, _first_capture(o), now),
-    OmAction.EXTEND_DUE_DATE: lambda o, now: om_rules.extend_due_date(
-        o, _first_capture(o), 14, now
-    ),
+    OmAction.TRIGGER_SEND_OUT: lambda o, c, now: om_rules.trigger_send_out(o, _id(c), c, now),
+    OmAction.EXTEND_DUE_DATE: lambda o, c, now: om_rules.extend_due_date(o, _id(c), c, 14, now),
 }
 CAPTURE_LEVEL = {
     OmAction.CAPTURE_SHIPPING_INFO,
@@ -183,7 +185,9 @@ class OmOrderMachine(RuleBasedStateMachine):
         self.amount = ORDER_AMOUNT
         self.captured = 0
         self.refunded = 0
-        self.capture_count = 0
+        self.captures: list[Capture] = []  # as storage would keep them, beside the order
+        self.refunds: list[Refund] = []
+        self.last_made: datetime | None = None
         self.cancelled = False
         self.released = False
         self.expires_at = START + AUTHORIZATION_LIFETIME
@@ -255,10 +259,10 @@ class OmOrderMachine(RuleBasedStateMachine):
             amount,
             self.now,
         )
-        self.capture_count += 1
-        assert made.klarna_reference == f"ABC1234-{self.capture_count}"
-        assert order.captures[-1] == made
+        self.captures.append(made)
+        assert made.klarna_reference == f"ABC1234-{len(self.captures)}"
         self.order, self.captured = order, self.captured + amount
+        self.last_made = self.now if self.last_made is None else max(self.last_made, self.now)
         return None
 
     @rule(choice=AMOUNTS, consistent_lines=LINES)
@@ -284,7 +288,9 @@ class OmOrderMachine(RuleBasedStateMachine):
             amount,
             self.now,
         )
+        self.refunds.append(made)
         self.order, self.refunded = order, self.refunded + amount
+        self.last_made = self.now if self.last_made is None else max(self.last_made, self.now)
         return None
 
     @rule(really=st.sampled_from([False] * 7 + [True]))
@@ -360,9 +366,10 @@ class OmOrderMachine(RuleBasedStateMachine):
         if current in ALLOWED[action]:
             return
         error: type[KcoError] = om_rules.REFUSALS[action][0]
-        if action in CAPTURE_LEVEL and not self.order.captures:
+        first = self.captures[0] if self.captures else None
+        if action in CAPTURE_LEVEL and first is None:
             error = NoSuchCapture
-        self.refused(error, lambda: OPERATIONS[action](self.order, self.now))
+        self.refused(error, lambda: OPERATIONS[action](self.order, first, self.now))
 
     # Invariants, checked after every step
 
@@ -370,6 +377,12 @@ class OmOrderMachine(RuleBasedStateMachine):
     def ledger_matches(self) -> None:
         assert captured_amount(self.order) == self.captured
         assert refunded_amount(self.order) == self.refunded
+        assert self.captured == sum(c.captured_amount for c in self.captures)
+        assert self.refunded == sum(r.refunded_amount for r in self.refunds)
+        assert self.order.capture_count == len(self.captures)
+        assert self.order.refund_count == len(self.refunds)
+        assert self.order.ledger_changed_at == self.last_made
+        assert self.order.opening_capture is None
         assert self.order.order_amount == self.amount
         assert self.order.original_order_amount == ORDER_AMOUNT
         assert (self.order.cancelled_at is not None) == self.cancelled
@@ -383,8 +396,8 @@ class OmOrderMachine(RuleBasedStateMachine):
         remaining = remaining_authorized_amount(self.order, self.now)
         assert 0 <= refunded <= captured <= self.order.order_amount
         assert 0 <= remaining <= self.order.order_amount - captured
-        assert all(c.captured_amount > 0 for c in self.order.captures)
-        assert all(r.refunded_amount > 0 for r in self.order.refunds)
+        assert all(c.captured_amount > 0 for c in self.captures)
+        assert all(r.refunded_amount > 0 for r in self.refunds)
 
     @invariant()
     def status_follows_the_ledger(self) -> None:
@@ -396,7 +409,7 @@ class OmOrderMachine(RuleBasedStateMachine):
         if current is OmStatus.EXPIRED or self.order.released_at:
             assert remaining == 0
         if current is OmStatus.CANCELLED:
-            assert not self.order.captures
+            assert self.order.capture_count == 0
         if current is OmStatus.CAPTURED:
             assert remaining == 0
 
@@ -418,19 +431,22 @@ TestOmOrderMachine = OmOrderMachine.TestCase
 # The ALLOWED table, one (action, status) pair at a time.
 
 
-def order_in(wanted: OmStatus) -> tuple[OmOrder, datetime]:
-    """A real order in each status the rules can reach (CLOSED is never derived)."""
+def order_in(wanted: OmStatus) -> tuple[OmOrder, Capture | None, datetime]:
+    """A real order in each status the rules can reach (CLOSED is never derived), with its
+    capture (if any)."""
     order, now = make_order(), START + timedelta(hours=1)
+    made = None
     if wanted is OmStatus.PART_CAPTURED:
-        order, _ = om_rules.capture(order, CaptureRequest(captured_amount=100), "c1", now)
+        order, made = om_rules.capture(order, CaptureRequest(captured_amount=100), "c1", now)
     elif wanted is OmStatus.CAPTURED:
-        order, _ = om_rules.capture(order, CaptureRequest(captured_amount=ORDER_AMOUNT), "c1", now)
+        request = CaptureRequest(captured_amount=ORDER_AMOUNT)
+        order, made = om_rules.capture(order, request, "c1", now)
     elif wanted is OmStatus.CANCELLED:
         order = om_rules.cancel(order, now)
     elif wanted is OmStatus.EXPIRED:
         now = order.expires_at
     assert status(order, now) is wanted
-    return order, now
+    return order, made, now
 
 
 REACHABLE = [s for s in OmStatus if s is not OmStatus.CLOSED]
@@ -443,10 +459,10 @@ def test_require_agrees_with_the_allowed_table(
 ) -> None:
     if current is OmStatus.CLOSED:
         # No ledger derives CLOSED; the table must still be honoured if it ever is.
-        order, now = order_in(OmStatus.CAPTURED)
+        order, _, now = order_in(OmStatus.CAPTURED)
         monkeypatch.setattr(om_rules, "status", lambda *_: OmStatus.CLOSED)
     else:
-        order, now = order_in(current)
+        order, _, now = order_in(current)
     if current in ALLOWED[action]:
         assert om_rules.require(action, order, now) is current
         return
@@ -466,16 +482,16 @@ def test_each_operation_is_refused_exactly_where_the_table_forbids_it(
     action: OmAction, current: OmStatus
 ) -> None:
     """The operations themselves (not only `require`) honour the table in every status."""
-    order, now = order_in(current)
+    order, made, now = order_in(current)
     before = snapshot(order)
     if current not in ALLOWED[action]:
         # A capture-level action first looks the capture up: none there is a 404, not a 403.
-        missing_capture = action in CAPTURE_LEVEL and not order.captures
+        missing_capture = action in CAPTURE_LEVEL and made is None
         with pytest.raises(NoSuchCapture if missing_capture else NotAllowed):
-            OPERATIONS[action](order, now)
+            OPERATIONS[action](order, made, now)
     else:
         # The probes ask for nothing the amount or date rules refuse: allowed means it works.
-        OPERATIONS[action](order, now)
+        OPERATIONS[action](order, made, now)
     assert snapshot(order) == before
 
 
@@ -512,7 +528,7 @@ def test_each_operation_is_refused_exactly_where_the_table_forbids_it(
     ],
 )
 def test_refusal_messages(current: OmStatus, action: OmAction, message: str) -> None:
-    order, now = order_in(current)
+    order, _, now = order_in(current)
     with pytest.raises(NotAllowed) as info:
         om_rules.require(action, order, now)
     assert info.value.messages == [message]
@@ -536,17 +552,40 @@ def test_acknowledging_twice_changes_nothing_the_second_time() -> None:
 
 
 def test_trigger_send_out_changes_nothing_and_needs_the_capture() -> None:
-    order, now = order_in(OmStatus.PART_CAPTURED)
+    order, made, now = order_in(OmStatus.PART_CAPTURED)
     before = snapshot(order)
-    om_rules.trigger_send_out(order, "c1", now)
+    om_rules.trigger_send_out(order, "c1", made, now)
     assert snapshot(order) == before
     with pytest.raises(NoSuchCapture):
-        om_rules.trigger_send_out(order, "c2", now)
+        om_rules.trigger_send_out(order, "c2", None, now)
 
 
 def test_due_date_options_are_offered_per_capture_in_the_order_currency() -> None:
-    order, _ = order_in(OmStatus.PART_CAPTURED)
-    offered = om_rules.due_date_options(order, "c1")
+    order, made, _ = order_in(OmStatus.PART_CAPTURED)
+    offered = om_rules.due_date_options(order, "c1", made)
     assert (offered.currency, offered.options) == ("sek", ((14, 295), (30, 495)))
     with pytest.raises(NoSuchCapture):
-        om_rules.due_date_options(order, "c2")
+        om_rules.due_date_options(order, "c2", None)
+
+
+def test_a_capture_level_action_needs_the_capture_it_names() -> None:
+    order, made, _ = order_in(OmStatus.PART_CAPTURED)
+    assert made is not None
+    assert om_rules.find_capture(order, "c1", made) is made
+    for found in (None, made):  # none found, or one of another id
+        with pytest.raises(NoSuchCapture, match="Capture c2 cannot be found"):
+            om_rules.find_capture(order, "c2", found)
+
+
+def test_the_totals_count_each_capture_and_refund_and_keep_the_latest_time() -> None:
+    """A merchant's clock may be set back: the latest time stays the latest."""
+    order = make_order()
+    later, earlier = START + timedelta(hours=2), START + timedelta(hours=1)
+    order, first = om_rules.capture(order, CaptureRequest(captured_amount=300), "c1", later)
+    order, second = om_rules.capture(order, CaptureRequest(captured_amount=200), "c2", earlier)
+    order, _ = om_rules.refund(order, RefundRequest(refunded_amount=50), "r1", earlier)
+    assert (first.klarna_reference, second.klarna_reference) == ("ABC1234-1", "ABC1234-2")
+    assert (order.captured_amount, order.capture_count) == (500, 2)
+    assert (order.refunded_amount, order.refund_count) == (50, 1)
+    assert order.ledger_changed_at == later
+    assert remaining_authorized_amount(order, earlier) == ORDER_AMOUNT - 500

@@ -15,7 +15,9 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from kco_sandbox.web.protocol import StrayBodyFilter, TolerantH11Protocol
+from kco_sandbox.web.h11_protocol import TolerantH11Protocol
+from kco_sandbox.web.httptools_protocol import TolerantHttpToolsProtocol
+from kco_sandbox.web.stray_bodies import StrayBodyFilter
 
 POST = b"POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
 GET = b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -74,9 +76,18 @@ def answers(written: bytes) -> list[bytes]:
     return bodies
 
 
-async def serve(*segments: bytes) -> list[bytes]:
+Protocol = type[TolerantH11Protocol] | type[TolerantHttpToolsProtocol]
+
+
+@pytest.fixture(params=[TolerantHttpToolsProtocol, TolerantH11Protocol], ids=["httptools", "h11"])
+def protocol_class(request: pytest.FixtureRequest) -> Protocol:
+    cls: Protocol = request.param
+    return cls
+
+
+async def serve(protocol_class: Protocol, *segments: bytes) -> list[bytes]:
     config = Config(app=echo, lifespan="off", log_config=None, access_log=False)
-    protocol = TolerantH11Protocol(config=config, server_state=ServerState(), app_state={})
+    protocol = protocol_class(config=config, server_state=ServerState(), app_state={})
     transport = Recorder()
     protocol.connection_made(transport)
     for segment in segments:
@@ -90,15 +101,23 @@ async def serve(*segments: bytes) -> list[bytes]:
 
 
 @pytest.mark.parametrize("at", range(len(POST + GET) + 1))
-def test_a_framed_body_is_read_whatever_the_split(at: int) -> None:
+def test_a_framed_body_is_read_whatever_the_split(protocol_class: Protocol, at: int) -> None:
     raw = POST + GET
-    assert asyncio.run(serve(raw[:at], raw[at:])) == [b"POST /first {}", b"GET /second "]
+    assert asyncio.run(serve(protocol_class, raw[:at], raw[at:])) == [
+        b"POST /first {}",
+        b"GET /second ",
+    ]
 
 
 @pytest.mark.parametrize("at", range(len(UNFRAMED_GET + b"{}" + GET) + 1))
-def test_a_stray_body_after_an_unframed_get_is_dropped_whatever_the_split(at: int) -> None:
+def test_a_stray_body_after_an_unframed_get_is_dropped_whatever_the_split(
+    protocol_class: Protocol, at: int
+) -> None:
     raw = UNFRAMED_GET + b"{}" + GET
-    assert asyncio.run(serve(raw[:at], raw[at:])) == [b"GET /first ", b"GET /second "]
+    assert asyncio.run(serve(protocol_class, raw[:at], raw[at:])) == [
+        b"GET /first ",
+        b"GET /second ",
+    ]
 
 
 @pytest.mark.parametrize("at", range(len(POST + GET) + 1))
@@ -123,9 +142,11 @@ CHUNKED = (
 
 
 @pytest.mark.parametrize("at", range(len(CHUNKED + UNFRAMED_GET + b"{}" + GET) + 1))
-def test_a_chunked_body_is_read_and_a_later_stray_dropped_whatever_the_split(at: int) -> None:
+def test_a_chunked_body_is_read_and_a_later_stray_dropped_whatever_the_split(
+    protocol_class: Protocol, at: int
+) -> None:
     raw = CHUNKED + UNFRAMED_GET + b"{}" + GET
-    assert asyncio.run(serve(raw[:at], raw[at:])) == [
+    assert asyncio.run(serve(protocol_class, raw[:at], raw[at:])) == [
         b"POST /c {}]",
         b"GET /first ",
         b"GET /second ",

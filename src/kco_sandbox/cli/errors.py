@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from alembic.util.exc import CommandError
 from click.core import ParameterSource
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -113,10 +112,18 @@ def database_errors(url: str) -> Iterator[None]:
     except DBAPIError as exc:
         reason = _reason(exc.orig or exc, url)
         raise ConfigError(f"{where}: cannot use the database: {reason}") from exc
-    except CommandError as exc:  # Alembic: e.g. a revision newer than this program knows
+    except _alembic_error() as exc:  # e.g. a revision newer than this program knows
         raise ConfigError(f"{where}: cannot upgrade the schema: {_reason(exc, url)}") from exc
     except (SQLAlchemyError, ImportError) as exc:
         raise ConfigError(f"{where}: cannot open the database: {_reason(exc, url)}") from exc
+
+
+def _alembic_error() -> type[Exception]:
+    """Alembic's command error, imported only once something has failed: the server starts
+    without loading Alembic when the schema is current (`store.migration`)."""
+    from alembic.util.exc import CommandError
+
+    return CommandError
 
 
 def _reason(exc: BaseException, url: str) -> str:

@@ -20,7 +20,7 @@ from kco_sandbox.cli import options
 from kco_sandbox.clock import SystemClock
 from kco_sandbox.domain.checkout.lifecycle import CheckoutStatus
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.domain.order_management.order import OmOrder
+from kco_sandbox.domain.order_management.order import OmOrder, OmOrderView
 from kco_sandbox.services.delivery import stored_offset
 from kco_sandbox.store import Store
 from kco_sandbox.web.api.checkout_render import render_order
@@ -121,7 +121,9 @@ def _as_the_api_shows(
     base URL and the store's name only feed `html_snippet` and `name`, which are not shown.
     """
     checkout = render_order(record, base_url="", merchant_name="")
-    return checkout, None if managed is None else render_om_order(managed, now)
+    # Without the capture and refund lists, which neither command shows.
+    om = None if managed is None else render_om_order(OmOrderView(managed, [], []), now)
+    return checkout, om
 
 
 def _in_api_time(row: dict[str, Any], name: str) -> dict[str, Any]:
@@ -169,8 +171,8 @@ def orders_show(order_id: str, database_url: str) -> None:
             if managed is None or om is None
             else {
                 **{name: v for name, v in om.items() if not isinstance(v, list | dict)},
-                "capture_count": len(managed.captures),
-                "refund_count": len(managed.refunds),
+                "capture_count": managed.capture_count,
+                "refund_count": managed.refund_count,
                 "acknowledged": managed.acknowledged_at is not None,
             },
             "callbacks": [_in_api_time(row, "next_attempt_at") for row in rows],

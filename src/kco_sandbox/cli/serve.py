@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import os
 import signal
 import socket
+from functools import partial
 from pathlib import Path
 
 import click
@@ -25,7 +27,8 @@ from kco_sandbox.cli.errors import (
     given_as,
 )
 from kco_sandbox.cli.options import DEFAULTS
-from kco_sandbox.cli.serve_options import shared_use_options
+from kco_sandbox.cli.serve_options import http_option, shared_use_options
+from kco_sandbox.cli.supervisor import supervise
 from kco_sandbox.clock import SystemClock
 from kco_sandbox.domain.delivery import parse_gaps
 from kco_sandbox.domain.merchant import Merchant
@@ -137,6 +140,7 @@ DEMO_MERCHANT_ID = "demo-merchant"
 @options.clock_scale_option
 @options.log_level_option
 @options.log_format_option
+@http_option
 @shared_use_options
 def serve(
     host: str,
@@ -158,6 +162,7 @@ def serve(
     clock_scale: float,
     log_level: str,
     log_format: str,
+    http: str,
     profile: str,
     allowed_hosts: tuple[str, ...],
     demo_shop: bool | None,
@@ -168,6 +173,7 @@ def serve(
     request_timeout: float,
     merchant_callback_slots: int,
     retention_days: float,
+    workers: int,
 ) -> None:
     """Run the server until SIGINT or SIGTERM."""
     configured = configured_merchants(merchants, merchants_file)
@@ -200,8 +206,10 @@ def serve(
         max_connections=max_connections,
         idle_timeout=idle_timeout,
         request_timeout=request_timeout,
+        http=http,
         merchant_callback_slots=merchant_callback_slots,
         retention_days=retention_days,
+        workers=workers,
     )
     try:
         check_profile(settings)
@@ -222,23 +230,19 @@ def serve(
     # shop calls the platform.
     bound_port = sockets[0].getsockname()[1]
     settings = dataclasses.replace(settings, port=bound_port)
+    if settings.workers > 1:  # N server processes, supervised here (cli/supervisor.py)
+        try:
+            banner = partial(print_banner, settings, active)
+            supervise(settings, store, clock, active, sockets, banner)
+        finally:
+            store.close()
+        click.echo("kco-sandbox stopped")
+        return
     platform = build_platform(settings, store, clock, active)
     delivery = platform.worker
     for sock in sockets:
         sock.listen()  # from here connections wait for the server instead of being refused
-    base = f"http://{url_host(host)}:{bound_port}"
-    click.echo(f"kco-sandbox {__version__} listening on {base}")
-    click.echo(f"database: {display_url(settings.database_url)}")
-    for merchant in active:
-        click.echo(
-            f"merchant {merchant.name!r}: username {merchant.merchant_id} "
-            f"password {merchant.api_key}"
-        )
-    # Where to go next: the shop to buy in by hand, the API's base, the probe.
-    if active and settings.demo_shop_on:
-        click.echo(f"open {base}/demo to buy in the demo shop")
-    click.echo(f"portal: {base}/portal (sign in with a merchant's username and password)")
-    click.echo(f"API base URL: {base} (KCO_SANDBOX_URL); health: {base}/_sandbox/health")
+    print_banner(settings, active)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
     # handler it found; a no-op handler makes that clean shutdown end with exit status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -252,6 +256,26 @@ def serve(
             delivery.stop()
         store.close()
     click.echo("kco-sandbox stopped")
+
+
+def print_banner(settings: Settings, active: list[Merchant], pids: list[int] | None = None) -> None:
+    """What is running where: the URL, the database, the credentials, where to go next."""
+    base = f"http://{url_host(settings.host)}:{settings.port}"
+    click.echo(f"kco-sandbox {__version__} listening on {base}")
+    if pids:
+        shown = ", ".join(map(str, pids))
+        click.echo(f"server processes: {len(pids)} (pids {shown}), supervised by pid {os.getpid()}")
+    click.echo(f"database: {display_url(settings.database_url)}")
+    for merchant in active:
+        click.echo(
+            f"merchant {merchant.name!r}: username {merchant.merchant_id} "
+            f"password {merchant.api_key}"
+        )
+    # Where to go next: the shop to buy in by hand, the API's base, the probe.
+    if active and settings.demo_shop_on:
+        click.echo(f"open {base}/demo to buy in the demo shop")
+    click.echo(f"portal: {base}/portal (sign in with a merchant's username and password)")
+    click.echo(f"API base URL: {base} (KCO_SANDBOX_URL); health: {base}/_sandbox/health")
 
 
 def configured_merchants(flags: tuple[str, ...], path: Path | None) -> list[Merchant]:

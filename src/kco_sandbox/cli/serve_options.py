@@ -1,5 +1,5 @@
 """`serve`'s options for running one server for many people: the profile, who may be named in
-`Host`, where callbacks may go, connection limits and retention.
+`Host`, where callbacks may go, connection limits, retention and the number of server processes.
 
 Each default is the `Settings` default; the tri-state ones (`--demo-shop`, `--private-callbacks`)
 default to "as the profile says". docs/running-for-a-team.md explains them together.
@@ -14,7 +14,7 @@ import click
 
 from kco_sandbox.cli.options import DEFAULTS
 from kco_sandbox.domain.callback_hosts import parse_patterns
-from kco_sandbox.settings import PROFILES
+from kco_sandbox.settings import MAX_WORKERS, PROFILES
 from kco_sandbox.web.hosts import split_host
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,6 +126,16 @@ request_timeout_option = click.option(
     help="Seconds a client has to send a request's headers and body.",
 )
 
+http_option = click.option(
+    "--http",
+    envvar="KCO_SANDBOX_HTTP",
+    default=DEFAULTS.http,
+    show_default=True,
+    show_envvar=True,
+    type=click.Choice(["httptools", "h11"]),
+    help="The HTTP/1.1 parser: httptools (C, fast) or h11 (pure Python, the fallback).",
+)
+
 merchant_callback_slots_option = click.option(
     "--merchant-callback-slots",
     envvar="KCO_SANDBOX_MERCHANT_CALLBACK_SLOTS",
@@ -147,6 +157,18 @@ retention_days_option = click.option(
     "(on its merchant's clock); 0 keeps everything.",
 )
 
+workers_option = click.option(
+    "--workers",
+    envvar="KCO_SANDBOX_WORKERS",
+    default=DEFAULTS.workers,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(min=1, max=MAX_WORKERS),
+    help=f"Server processes answering on the one port (1 to {MAX_WORKERS}); each has the "
+    "connection limits above. More than one: a parent process supervises them and delivers "
+    "the callbacks.",
+)
+
 _OPTIONS = [
     profile_option,
     allowed_host_option,
@@ -158,6 +180,7 @@ _OPTIONS = [
     request_timeout_option,
     merchant_callback_slots_option,
     retention_days_option,
+    workers_option,
 ]
 
 

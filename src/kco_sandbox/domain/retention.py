@@ -37,8 +37,7 @@ def om_finished_at(order: OmOrder, now: datetime) -> datetime | None:
     if fraud_status(order, now) is FraudStatus.REJECTED:
         return order.decision_due_at or order.created_at
     current = status(order, now)
-    changes = [capture.captured_at for capture in order.captures]
-    changes += [refund.refunded_at for refund in order.refunds]
+    changes = [order.ledger_changed_at] if order.ledger_changed_at is not None else []
     if order.released_at is not None:
         changes.append(order.released_at)
     if current is OmStatus.CAPTURED:

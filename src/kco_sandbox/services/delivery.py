@@ -129,8 +129,16 @@ class DeliveryService:
             )
         before = self.store.outbox.attempt_count()
         moved_at = self.clocks.now(merchant_id)
-        offset = self.clocks.advance(merchant_id, delta)
-        self.store.state.set(MERCHANT_OFFSET_PREFIX + merchant_id, repr(offset.total_seconds()))
+        # Moved where it is stored, in one transaction: two processes moving the same merchant's
+        # clock at once both count (`serve --workers N`).
+        start = self.clocks.offset(merchant_id)  # an offset not stored yet: the default
+
+        def step(stored: str | None) -> str:
+            offset = _seconds(stored) if stored is not None else start
+            return repr((offset + delta).total_seconds())
+
+        moved_to = self.store.state.change(MERCHANT_OFFSET_PREFIX + merchant_id, step)
+        self.clocks.catch_up({merchant_id: _seconds(moved_to)})
         # The orders this move can change say so in their timelines, before what it makes due.
         moved = {"seconds": seconds, "to": self.clocks.now(merchant_id).isoformat()}
         self.store.events.note_on_open_orders(

@@ -94,14 +94,14 @@ class OrderActionsService:
     def capture(self, merchant: Merchant, order_id: str, amount: int | None) -> Capture | Replay:
         """Capture `amount` (None: the remaining authorized amount)."""
         if amount is None:
-            order = self.management.get_order(merchant, order_id)
+            order = self.management.get_order_summary(merchant, order_id)
             amount = lifecycle.remaining_authorized_amount(order, self._now(merchant))
         return self.management.capture(merchant, order_id, CaptureRequest(captured_amount=amount))
 
     def refund(self, merchant: Merchant, order_id: str, amount: int | None) -> Refund | Replay:
         """Refund `amount` (None: everything captured and not refunded yet)."""
         if amount is None:
-            order = self.management.get_order(merchant, order_id)
+            order = self.management.get_order_summary(merchant, order_id)
             amount = lifecycle.captured_amount(order) - lifecycle.refunded_amount(order)
         return self.management.refund(merchant, order_id, RefundRequest(refunded_amount=amount))
 

@@ -18,7 +18,7 @@ from kco_sandbox.domain.checkout.record import CheckoutRecord
 from kco_sandbox.domain.errors import NotFound
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.domain.order_management import lifecycle
-from kco_sandbox.domain.order_management.order import OmOrder
+from kco_sandbox.domain.order_management.order import OmOrder, OmOrderView
 from kco_sandbox.services.delivery import without_query
 from kco_sandbox.store import Store
 from kco_sandbox.store.checkouts import Listing, ListKey
@@ -71,7 +71,7 @@ class OrdersPage:
 class OrderView:
     record: CheckoutRecord
     state: str
-    om: OmOrder | None  # the Order Management order, once the checkout completed
+    om: OmOrderView | None  # the Order Management order and its lists, once completed
     now: datetime
     # Its push and notification callbacks: where each stands and when it is tried next.
     callbacks: list[dict[str, Any]]
@@ -109,9 +109,9 @@ class PortalService:
         if record is None or record.merchant_id != merchant.merchant_id:
             raise NotFound(f"Order {order_id} not found")
         now = self.clock.now(merchant.merchant_id)
-        found = self.store.orders.get(order_id)
+        found = self.store.orders.view(order_id)
         om = (
-            found[0] if found is not None and found[0].merchant_id == merchant.merchant_id else None
+            found if found is not None and found.order.merchant_id == merchant.merchant_id else None
         )
         callbacks = [
             {**callback, "url": without_query(callback["url"])}

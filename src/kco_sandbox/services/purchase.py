@@ -1,8 +1,9 @@
 """The shopper's side of a checkout: identify, give addresses, choose shipping, buy.
 
 The hosted checkout page calls these steps one by one; the sandbox control API calls `complete`,
-which runs the very same steps in a row. Merchant callbacks are real HTTP calls: the order is
-locked against merchant updates while one is in flight, and every call is recorded on the order.
+which runs the very same steps in a row, in memory, writing the order only where it must
+(`purchase_batch.py`). Merchant callbacks are real HTTP calls: the order is locked against
+merchant updates while one is in flight, and every call is recorded on the order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import msgspec
 from kco_sandbox.clock import MerchantClocks
 from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.lifecycle import Action, require
-from kco_sandbox.domain.checkout.order import Address, Customer, Doc
+from kco_sandbox.domain.checkout.order import Address, Customer
 from kco_sandbox.domain.checkout.record import CheckoutRecord
 from kco_sandbox.domain.checkout.record import order_url as checkout_url
 from kco_sandbox.domain.delivery import Callback, CallbackKind, Delivery
@@ -56,39 +57,16 @@ from kco_sandbox.domain.purchase.sample import SAMPLE_DATE_OF_BIRTH, sample_addr
 from kco_sandbox.ids import IdFactory
 from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.services.order_management import new_klarna_reference
+from kco_sandbox.services.purchase_batch import Batch, batch, batch_of, writing
+from kco_sandbox.services.purchase_terms import (
+    PAYMENT_METHODS,
+    CallbackTimeouts,
+    CompleteRequest,
+    Completion,
+)
 from kco_sandbox.store import Store
 
-PAYMENT_METHODS = ("invoice", "card", "part_payment", "direct_debit")
 _encode = msgspec.json.Encoder().encode
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackTimeouts:
-    """Seconds to wait for the merchant (the defaults are the `Settings` ones)."""
-
-    shipping_service: float
-    validation: float
-    validation_success_required: float
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    record: CheckoutRecord
-    redirect_url: str
-
-
-class CompleteRequest(Doc):
-    """Everything the shopper would enter, for completing a checkout without a browser (the
-    body of `POST /_sandbox/orders/{order_id}/complete`)."""
-
-    email: str = DEFAULT_EMAIL
-    billing_address: Address | None = None
-    shipping_address: Address | None = None
-    shipping_option_id: str | None = None
-    payment_method: str = "invoice"
-    checkboxes: dict[str, bool] = msgspec.field(default_factory=dict)
-    date_of_birth: str | None = None
-    national_identification_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +83,8 @@ class PurchaseService:
 
     def load(self, order_id: str, merchant_id: str | None = None) -> CheckoutRecord:
         """The order as the shopper (or, with `merchant_id`, its merchant) may act on it."""
-        record = self.store.checkouts.get(order_id)
+        current = batch_of(order_id)
+        record = current.latest if current is not None else self.store.checkouts.get(order_id)
         if record is None or (merchant_id is not None and record.merchant_id != merchant_id):
             raise NotFound(f"Order {order_id} not found")
         record.visible_to(record.merchant_id, self.clock.now(record.merchant_id))
@@ -120,8 +99,16 @@ class PurchaseService:
         return record
 
     def _save(self, before: CheckoutRecord, after: CheckoutRecord) -> CheckoutRecord:
-        if not self.store.checkouts.save(after, before.version):
+        current = batch_of(after.order_id)
+        if current is not None:
+            current.latest = after
+            if not current.writing:
+                return after
+        expected = current.stored_version if current is not None else before.version
+        if not self.store.checkouts.save(after, expected):
             raise CallbackFailed("The order changed while the shopper was acting on it; try again")
+        if current is not None:
+            current.stored_version = after.version
         return after
 
     def _with_session(self, record: CheckoutRecord, **changes: Any) -> CheckoutRecord:
@@ -141,8 +128,10 @@ class PurchaseService:
     ) -> tuple[CheckoutRecord, Answer]:
         """POST `body` to the merchant with the order locked; the unlocked record and the answer."""
         now = self.clock.now(record.merchant_id)
+        current = batch_of(record.order_id)
         # The lock outlives the time-out a little, so it never lapses while the call is open.
-        locked = self._with_session(record, locked_until=now + timedelta(seconds=timeout + 5))
+        with writing(current):
+            locked = self._with_session(record, locked_until=now + timedelta(seconds=timeout + 5))
         order_url = checkout_url(base_url, record.order_id)
         target = purchase.expand_url(url, record.order_id, order_url)
         # One of the merchant's callback slots, so one slow shop cannot hold every thread.
@@ -162,7 +151,8 @@ class PurchaseService:
                 "error": answer.error,
             },
         )
-        unlocked = self._with_session(locked, locked_until=None)
+        with writing(current):
+            unlocked = self._with_session(locked, locked_until=None)
         return unlocked, answer
 
     def _order_view(self, record: CheckoutRecord) -> dict[str, Any]:
@@ -357,7 +347,9 @@ class PurchaseService:
         opened = open_order(completed, new_klarna_reference(), now, self.new_id())
         queued = self._after_purchase_callbacks(completed, now, base_url)
         event = {"fraud_status": session.fraud_status, "payment_method": session.payment_method}
-        if not self.store.complete_checkout(completed, record.version, opened, queued, event):
+        current = batch_of(record.order_id)
+        expected = current.stored_version if current is not None else record.version
+        if not self.store.complete_checkout(completed, expected, opened, queued, event):
             raise CallbackFailed("The order changed while the shopper was acting on it; try again")
         order_url = checkout_url(base_url, record.order_id)
         redirect = purchase.expand_url(
@@ -399,8 +391,22 @@ class PurchaseService:
     def complete(
         self, merchant: Merchant, order_id: str, request: CompleteRequest, base_url: str
     ) -> Completion:
-        """Every step in a row, as a shopper would take them."""
+        """Every step in a row, as a shopper would take them, in one batch."""
         record = self.load(order_id, merchant.merchant_id)
+        with batch(record) as current:
+            try:
+                return self._complete(current, request, base_url)
+            except Exception:
+                self._keep(current)
+                raise
+
+    def _keep(self, current: Batch) -> None:
+        """Write what a failed batch's steps did, unless someone changed the order meanwhile."""
+        if current.pending:
+            self.store.checkouts.save(current.latest, current.stored_version)
+
+    def _complete(self, current: Batch, request: CompleteRequest, base_url: str) -> Completion:
+        order_id, record = current.order_id, current.latest
         country = record.order.purchase_country
         self.identify(order_id, request.email, None)
         billing = request.billing_address or sample_address(country, request.email)

@@ -8,21 +8,24 @@ SQLAlchemy Core on the connections this hands out):
   pysqlite's own transaction handling is switched off and every write transaction starts with
   `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing on a lock upgrade.
 - SQLite keeps no time zone: timestamps are stored as UTC and given their zone back on reading.
-- SQLite allows one writer at a time. Writers in this process take turns on a lock and share one
-  connection: threads that raced for the database lock instead would sleep in SQLite's busy
-  handler (milliseconds at a time), which showed as long tail latencies. Reads share another
-  connection; in WAL mode they never wait for a writer. Other processes writing the same file
-  still queue on the busy timeout. PostgreSQL uses the engine's connection pool.
+- SQLite allows one writer at a time. Writers in this process take turns on one connection and
+  share a transaction when several wait (group commit), and the WAL is checkpointed on a thread of
+  its own: see `writer.py`. `hold_writer` lets a thread (the event loop) write right away when the
+  writer is free, never waiting. Reads share another connection; in WAL mode they never wait for
+  a writer. Other processes writing the same file still queue on the busy timeout.
+- PostgreSQL uses the engine's connection pool, each write a transaction of its own: the server
+  already groups the WAL flushes of transactions that commit together (its own group commit), and
+  a transaction shared across requests would hold each one's row locks until the last is done.
 - Buffered rows that must not cost a commit of their own (the API call log, see `events.py`) are
-  handed to `Database` as a `ride_along` source: on SQLite they are written inside the next write
-  transaction, which commits anyway.
+  handed to `Database` as a `ride_along` source, written inside the next write transaction (which
+  commits anyway) on either engine.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +33,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from kco_sandbox.store import migration
+from kco_sandbox.store.writer import SqliteWriter
 
 _WRITE = "kco_write"
 
@@ -115,10 +119,20 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self.writer = _SharedConnection(engine, **{_WRITE: True})
+        self.writer = SqliteWriter(engine, **{_WRITE: True}) if self.is_sqlite else None
         self.reader = _SharedConnection(engine)
-        # Rows to write inside the next SQLite write transaction (see the module docstring).
-        self.ride_along: Callable[[Connection], None] | None = None
+        self._ride_along: Callable[[Connection], None] | None = None
+
+    @property
+    def ride_along(self) -> Callable[[Connection], None] | None:
+        """Rows to write inside the next write transaction (see the module docstring)."""
+        return self._ride_along
+
+    @ride_along.setter
+    def ride_along(self, source: Callable[[Connection], None] | None) -> None:
+        self._ride_along = source
+        if self.writer is not None:
+            self.writer.ride_along = source
 
     @property
     def reads_are_local(self) -> bool:
@@ -134,23 +148,33 @@ class Database:
         return migration.current(self.engine) == migration.head()
 
     def close(self) -> None:
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
         self.reader.close()
         self.engine.dispose()
 
+    def write(self) -> AbstractContextManager[Connection]:
+        """A write transaction, committed when the block ends (on SQLite the block may share
+        its transaction with other threads' blocks, and still returns only once committed: see
+        `writer.py`)."""
+        if self.writer is not None:
+            return self.writer.write()
+        return self._write_alone()
+
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction (on SQLite: this process's writers take turns)."""
-        if not self.is_sqlite:
-            with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
-                yield conn
-            return
-        with self.writer.lock:
-            conn = self.writer.get()
-            with conn.begin():
-                yield conn
-                if self.ride_along is not None:
-                    self.ride_along(conn)
+    def _write_alone(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+            yield conn
+            if self._ride_along is not None:
+                self._ride_along(conn)
+
+    def hold_writer(self) -> AbstractContextManager[bool]:
+        """This thread's writes start at once if the writer is free right now (SQLite, see
+        `SqliteWriter.hold`): True; False, and nothing held, if they might wait (always on
+        PostgreSQL, where a write is a network round trip)."""
+        if self.writer is not None:
+            return self.writer.hold()
+        return nullcontext(False)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

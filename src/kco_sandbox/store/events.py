@@ -2,11 +2,13 @@
 the order; and reading it, merged with the order's callback attempts, a page at a time.
 
 API calls are many and diagnostic, so they are buffered (`buffer`) rather than committed one by
-one: on SQLite the buffer is written inside the next write transaction (`Database.ride_along`,
-wired by the `Store`), as SQLite has one writer and a commit of the log's own would make orders
-wait; on any engine it is written when it reaches `batch` entries, by `flush` (the delivery
-worker's rounds, before an order's events are read, at shutdown). A crash can lose the last
-unwritten entries; the log is a diagnostic record, not part of any order's state.
+one: the buffer is written inside the next write transaction of this process, on either engine
+(`Database.ride_along`, wired by the `Store`), as a commit of the log's own would cost a request
+(and on SQLite make orders wait for the one writer); else by `flush` (the delivery worker's
+rounds, before an order's events are read, at shutdown). `buffer` itself never writes: it runs
+on the request's path, on the event loop; a buffer that reaches `batch` entries with no write
+to take it along is written by a thread of its own. A crash can lose the last unwritten
+entries; the log is a diagnostic record, not part of any order's state.
 
 A buffered call names the merchant that made it, and is written only if the order exists and
 belongs to that merchant: the check is part of the batched insert (`INSERT ... SELECT ... WHERE
@@ -32,6 +34,7 @@ import msgspec
 from sqlalchemy import Column, ColumnElement, Connection, literal, select, tuple_
 
 from kco_sandbox.store import journal
+from kco_sandbox.store.background import Nudged
 from kco_sandbox.store.engine import Database, sqlite_time, utc
 from kco_sandbox.store.journal import JournalFilter, Mark
 from kco_sandbox.store.outbox import attempt_event
@@ -82,6 +85,7 @@ class EventLog:
         self._batch = batch
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._flusher = Nudged("kco-event-log", self.flush)
 
     def add(self, order_id: str, at: datetime, kind: str, detail: dict[str, Any]) -> None:
         """One event, committed now."""
@@ -140,7 +144,7 @@ class EventLog:
             self._pending.append(entry)
             full = len(self._pending) >= self._batch
         if full:
-            self.flush()
+            self._flusher.nudge()
 
     @property
     def pending(self) -> int:
@@ -159,11 +163,17 @@ class EventLog:
             self._insert_owned(conn, entries)
 
     def flush(self) -> None:
-        """Write what is buffered, in a transaction of its own."""
+        """Write what is buffered, in a transaction of its own (on SQLite: perhaps shared with
+        other writers')."""
         entries = self._take()
         if entries:
             with self.db.write() as conn:
                 self._insert_owned(conn, entries)
+
+    def close(self) -> None:
+        """Stop the thread that writes a full buffer, then write what is left."""
+        self._flusher.stop()
+        self.flush()
 
     def _insert_owned(self, conn: Connection, entries: list[dict[str, Any]]) -> None:
         # Through the driver's own `executemany`: this runs for every API call on an order, and

@@ -8,6 +8,7 @@ here, so all-or-nothing is visible in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +37,7 @@ class Store:
         self.events = EventLog(self.db)
         self.state = PlatformState(self.db)
         self.retention = Retention(self.db)
-        # Buffered API calls are written with the next SQLite write (see `events.py`).
+        # Buffered API calls are written with the next write (see `events.py`).
         self.db.ride_along = self.events.write_buffered_on
 
     @classmethod
@@ -62,8 +63,13 @@ class Store:
     def is_current(self) -> bool:
         return self.db.is_current()
 
+    def hold_writer(self) -> AbstractContextManager[bool]:
+        """Writes of this thread start at once while this holds True (see
+        `Database.hold_writer`); False: they might wait, on a lock or a network."""
+        return self.db.hold_writer()
+
     def close(self) -> None:
-        self.events.flush()
+        self.events.close()
         self.db.close()
 
     def complete_checkout(

@@ -7,9 +7,11 @@ finds candidates and deletes, each transaction bounded:
 - an order's events and callback attempts, which can be many, go first, at most `batch` rows a
   transaction;
 - then, in one transaction, the checkout order, its Order Management order (only if it is still
-  at the version the decision was made on: a change since then keeps it), its callbacks and
-  idempotency keys, and any event written meanwhile. Until that commits the order is whole and
-  answers as before; a crash in between leaves it for the next run.
+  at the version the decision was made on: a change since then keeps it) with its captures and
+  refunds, its callbacks and idempotency keys, and any event written meanwhile. Until that
+  commits the order is whole and answers as before; a crash in between leaves it for the next
+  run. The captures and refunds cannot go first, in batches of their own, as the events do: an
+  order kept for a change since the decision keeps them all.
 
 Callbacks go with their order whatever their state: by the time an order is past the window its
 push schedule (48 hours) is long over. A worker that held one of them while it went records its
@@ -34,7 +36,9 @@ from kco_sandbox.store.tables import (
     checkout_orders,
     idempotency_keys,
     merchants,
+    om_captures,
     om_orders,
+    om_refunds,
     order_events,
 )
 
@@ -153,6 +157,10 @@ class Retention:
             )
         ).rowcount
         removed.om_orders += count
+        if count:
+            # One range of each table's key (order_id, seq).
+            for ledger in (om_captures, om_refunds):
+                conn.execute(delete(ledger).where(ledger.c.order_id == doomed.order_id))
         return bool(count)
 
     def _drain(self, table: Table, key: Column[int], ids: list[str], batch: int) -> int:

@@ -53,7 +53,8 @@ order_events = Table(
     Column("detail", Text, nullable=False),  # JSON
 )
 
-# Order Management: the order document holds its captures and refunds (amounts are derived).
+# Order Management: the order row; its document keeps running totals of the order's captures
+# and refunds (amounts, counts), which are rows of their own below (migration 0010).
 om_orders = Table(
     "om_orders",
     metadata,
@@ -62,6 +63,29 @@ om_orders = Table(
     Column("version", Integer, nullable=False),
     Column("document", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per capture, numbered 1, 2, ... per order in the order they were made (`seq`, the
+# order's `capture_count` when it was made): an order's captures are one range of the key.
+om_captures = Table(
+    "om_captures",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("capture_id", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("document", Text, nullable=False),  # the capture as JSON
+)
+
+# One row per refund, numbered per order as the captures are.
+om_refunds = Table(
+    "om_refunds",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("refund_id", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("document", Text, nullable=False),  # the refund as JSON
 )
 
 # What the first successful call under each `Klarna-Idempotency-Key` did, replayed for repeats:
@@ -142,6 +166,9 @@ Index(
     checkout_orders.c.expires_at,
 )
 Index("ix_om_orders_merchant_created", om_orders.c.merchant_id, om_orders.c.created_at)
+# A capture or refund by its id within its order (GET, capture-level actions): migration 0010.
+Index("ix_om_captures_capture_id", om_captures.c.order_id, om_captures.c.capture_id, unique=True)
+Index("ix_om_refunds_refund_id", om_refunds.c.order_id, om_refunds.c.refund_id, unique=True)
 # The portal's list of a merchant's orders, newest first, a page at a time (migration 0009).
 Index(
     "ix_checkout_orders_merchant_started",

@@ -23,7 +23,11 @@ _decode = msgspec.json.Decoder().decode
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+    headers = request.headers
+    declared = headers.get("content-length")
+    if declared is None and "transfer-encoding" not in headers:
+        return b""  # no framing, no body (HTTP/1.1): nothing to wait for
+
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body is larger than {limit} bytes")
     chunks: list[bytes] = []

@@ -8,6 +8,7 @@ missing or wrong credential is the vendor's edge page (HTML) with a `WWW-Authent
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Final
 
 import msgspec
@@ -73,17 +74,21 @@ def error_body(code: str, messages: list[str], correlation: str) -> bytes:
     )
 
 
-# The protocol's own answer when a request's head or body does not arrive within
-# `--request-timeout` (`web/protocol.py`): no app runs then, so it is rendered to bytes here, in
-# the vendor's body, with canonical names. The vendor documents no 408; the code is ours.
+# The protocol's own answers, sent before or instead of any app (`web/protocol.py`): a request
+# whose head or body does not arrive within `--request-timeout` (408), one the parser refuses
+# (400) and one whose head is too large (431). No app runs then, so they are rendered to bytes
+# here, in the vendor's body, with canonical names, and close the connection. The vendor
+# documents none of the three; the codes are ours.
 REQUEST_TIMEOUT_CODE: Final = "REQUEST_TIMEOUT"
+MALFORMED_REQUEST_CODE: Final = "BAD_REQUEST"
+HEAD_TOO_LARGE_CODE: Final = "REQUEST_HEADER_FIELDS_TOO_LARGE"
 
 
-def request_timeout_answer(correlation: str, date: str) -> bytes:
-    """The whole `408 Request Timeout` answer (it closes the connection); `date` is HTTP's."""
-    body = error_body(REQUEST_TIMEOUT_CODE, ["Request timeout"], correlation)
+def protocol_answer(status: int, code: str, message: str, correlation: str, date: str) -> bytes:
+    """A whole answer that closes the connection; `date` is HTTP's."""
+    body = error_body(code, [message], correlation)
     head = (
-        "HTTP/1.1 408 Request Timeout\r\n"
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
         "Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n"
         "Connection: close\r\n"
@@ -92,6 +97,11 @@ def request_timeout_answer(correlation: str, date: str) -> bytes:
         "X-Content-Type-Options: nosniff\r\n\r\n"
     )
     return head.encode("ascii") + body
+
+
+def request_timeout_answer(correlation: str, date: str) -> bytes:
+    """The whole `408 Request Timeout` answer."""
+    return protocol_answer(408, REQUEST_TIMEOUT_CODE, "Request timeout", correlation, date)
 
 
 def status_of(error: KcoError) -> int:

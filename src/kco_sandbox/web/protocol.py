@@ -1,8 +1,12 @@
-"""The HTTP/1.1 protocol the server runs: uvicorn's h11 protocol, tolerant of one client habit and
-bounded in time at the connection level.
+"""What the server's HTTP/1.1 protocols share: one client habit tolerated, and bounds in time at
+the connection level (`BoundedProtocol`, mixed into both protocol classes).
 
-Why h11: it writes header names exactly as the application spells them, which strict clients need
-(see `wire.py`); uvicorn's httptools protocol lower-cases them.
+Two protocol classes run the connections, both writing header names exactly as the application
+spells them, which strict clients need (see `wire.py`):
+- `httptools_protocol.TolerantHttpToolsProtocol`, the default: uvicorn's httptools protocol
+  (llhttp, a C parser), whose own writer lower-cases header names, with a writer that keeps them;
+- `h11_protocol.TolerantH11Protocol` (`--http h11`): uvicorn's pure-Python h11 protocol, slower,
+  for where httptools cannot be installed.
 
 The habit: a stray `{}` or `[]` after a bodiless GET, dropped by `StrayBodyFilter`
 (`stray_bodies.py`, which says why and how).
@@ -12,6 +16,8 @@ The bounds (docs/operations.md, "Limits"), none of which logs a line per connect
   answered one already or never sent a byte (uvicorn times out only the first kind);
 - slow requests: from a request's first byte, its head and body must all be in within
   `request_timeout`, else `408` (or just a close, when the answer has already begun);
+- large heads: a request head over `MAX_HEAD_BYTES` gets `431` (the httptools protocol; h11
+  refuses one over its own limit of the same size as malformed);
 - slow readers: a client that leaves the answer unread for `request_timeout` is cut off;
 - lingering close: an answer that starts before the request's body is all in (a 413 judged by
   `Content-Length`, a 401 or 404 before the body is read) says `Connection: close`; closing
@@ -19,57 +25,68 @@ The bounds (docs/operations.md, "Limits"), none of which logs a line per connect
   `linger_seconds` or until it is quiet for `linger_quiet`. Closing at once would leave unread
   data, the kernel would answer it with a reset, and the client would lose the answer;
 - how many connections are open at once is the `ConnectionGate`'s (`connections.py`).
+
+Requests the parser refuses get a `400` in the vendor's error body (`errors.protocol_answer`),
+counted in the connection log rather than logged one by one.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from email.utils import formatdate
-from typing import Any
+from enum import Enum, auto
+from typing import Any, Final
 
-import h11
 from starlette.requests import ClientDisconnect
-from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, ASGISendEvent
+from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable
 from uvicorn._types import Scope as AsgiScope
-from uvicorn.config import Config
-from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.server import ServerState
 
 from kco_sandbox.web.connections import Connections, GuardedTransport
-from kco_sandbox.web.errors import request_timeout_answer
+from kco_sandbox.web.errors import (
+    HEAD_TOO_LARGE_CODE,
+    MALFORMED_REQUEST_CODE,
+    protocol_answer,
+    request_timeout_answer,
+)
 from kco_sandbox.web.stray_bodies import StrayBodyFilter
 
-__all__ = ["StrayBodyFilter", "TolerantH11Protocol"]
+__all__ = ["MAX_HEAD_BYTES", "BoundedProtocol", "Incoming", "StrayBodyFilter"]
 
-# The client's states while a request is coming in: its head (after a first byte), its body.
-_RECEIVING = (h11.IDLE, h11.SEND_BODY)
+# The largest request head accepted: h11's default limit, which uvicorn uses.
+MAX_HEAD_BYTES: Final = 16 * 1024
 
 
-class TolerantH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with the stray-body filter and the connection bounds.
+class Incoming(Enum):
+    """Where the client is in sending a request."""
 
-    `connections` (shared by every connection of a server) holds the timeouts, the gate and the
-    tallies; without it (as uvicorn itself would make the protocol) the defaults apply, uncapped.
+    NOTHING = auto()  # between requests (or none yet)
+    HEAD = auto()  # a request's first byte is in, its head is not complete
+    BODY = auto()  # its head is in, its body is not all in
+    BROKEN = auto()  # the parser refused what came
+
+
+class BoundedProtocol(asyncio.Protocol):
+    """The bounds of the module docstring, mixed in before a uvicorn protocol class.
+
+    The class it is mixed into says where the client is (`incoming`) and which cycle a request
+    being received belongs to (`receiving_cycle`); it calls `_start_bounds` from its
+    `__init__`, `_after_feed` after each parse and `_after_answer` after each answer.
     """
 
-    _strays: StrayBodyFilter | None = None
+    loop: asyncio.AbstractEventLoop
+    timeout_keep_alive: int
+    timeout_keep_alive_task: asyncio.TimerHandle | None
+    timeout_keep_alive_handler: Callable[[], None]
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-        connections: Connections | None = None,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
+    def _start_bounds(self, connections: Connections | None) -> None:
         self.shared = connections if connections is not None else Connections()
         self.gate = self.shared.gate
         # uvicorn declares it whole seconds; its timer takes any number of seconds.
         self.timeout_keep_alive = self.shared.idle_timeout  # type: ignore[assignment]
-        self.app = self._closing_early(self.app)
         self._real: asyncio.Transport | None = None
         self._guard: GuardedTransport | None = None
+        self._strays = StrayBodyFilter()
         self._request_timer: asyncio.TimerHandle | None = None
         self._stall_timer: asyncio.TimerHandle | None = None
         self._linger_timer: asyncio.TimerHandle | None = None
@@ -77,12 +94,22 @@ class TolerantH11Protocol(H11Protocol):
         self._last_read = 0.0
         self._lost = False
 
+    # What the protocol class says
+
+    def incoming(self) -> Incoming:
+        raise NotImplementedError
+
+    def receiving_cycle(self) -> Any:
+        """The cycle of the request whose body is coming in (None while a head is)."""
+        raise NotImplementedError
+
     # The connection's life
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._real = transport
-        self._guard = GuardedTransport(transport, self._close)
+        # uvloop's transports are not `asyncio.Transport` subclasses, but have its methods.
+        real: asyncio.Transport = transport  # type: ignore[assignment]
+        self._real = real
+        self._guard = GuardedTransport(real, self._close)
         super().connection_made(self._guard)
         # uvicorn arms this only after a first answer: a connection that never sends a byte
         # would stay open for ever.
@@ -107,37 +134,37 @@ class TolerantH11Protocol(H11Protocol):
 
     # Reading
 
-    def data_received(self, data: bytes) -> None:
+    def _filtered(self, data: bytes) -> bytes | None:
+        """What of `data` goes to the parser (None: nothing, the connection is closing)."""
         assert self._guard is not None
         if self._guard.closing:  # lingering: read and dropped
             self._last_read = self.loop.time()
-            return
-        if self._strays is None:
-            self._strays = StrayBodyFilter()
+            return None
         data = self._strays.feed(data)
-        if not data:  # empty data would tell h11 that the peer closed the connection
-            return
+        if not data:  # empty data would tell a parser that the peer closed the connection
+            return None
         if self.gate is not None:
             self.gate.busy(self)
-        starting = self.conn.their_state is h11.IDLE
-        super().data_received(data)
-        if self.conn.their_state in _RECEIVING:
-            # A request begun in this data (its first byte arrived now) and not all in: it has
-            # the timeout from here. One that arrives whole, the usual case, needs no timer.
-            if self._request_timer is None and (starting or self.conn.their_state is h11.SEND_BODY):
+        return data
+
+    def _after_feed(self) -> None:
+        """A request begun and not all in has the timeout from its first byte; one that
+        arrives whole, the usual case, needs no timer."""
+        if self.incoming() in (Incoming.HEAD, Incoming.BODY):
+            if self._request_timer is None:
                 self._start_request_timer()
         elif self._request_timer is not None:
             self._request_timer.cancel()  # all in (or refused as malformed)
             self._request_timer = None
 
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
+    def _after_answer(self) -> None:
         if self._guard is None or self._guard.closing:
             return
-        state = self.conn.their_state
-        if state is h11.SEND_BODY and self._request_timer is None:  # a pipelined request
-            self._start_request_timer()
-        elif state is h11.IDLE and self._request_timer is None and self.gate is not None:
+        incoming = self.incoming()
+        if incoming in (Incoming.HEAD, Incoming.BODY):  # a pipelined request
+            if self._request_timer is None:
+                self._start_request_timer()
+        elif incoming is Incoming.NOTHING and self._request_timer is None and self.gate:
             self.gate.idle(self)
 
     def _start_request_timer(self) -> None:
@@ -153,46 +180,56 @@ class TolerantH11Protocol(H11Protocol):
         if self._guard.closing:
             return
         self.shared.log.timed_out.add()
-        cycle = self.cycle if self.conn.their_state is not h11.IDLE else None
+        cycle = self.receiving_cycle() if self.incoming() is Incoming.BODY else None
         if cycle is not None and not cycle.response_complete:
             # The app waits for the body: it is told the client left, and its answer is dropped.
             cycle.disconnected = True
             cycle.message_event.set()
         if cycle is None or not cycle.response_started:
-            date = formatdate(self.shared.wall_clock(), usegmt=True)
-            self._real.write(request_timeout_answer(self.shared.new_id(), date))
+            self._real.write(request_timeout_answer(self.shared.new_id(), self._date()))
         self._guard.close()
+
+    def _refuse(self, status: int, *, count: bool = True) -> None:
+        """Answer a request the parser refused (400) or whose head is too large (431), and
+        close; counted, not logged."""
+        assert self._guard is not None
+        assert self._real is not None
+        if count:
+            self.shared.log.refused.add()
+        if self._guard.closing:
+            return
+        code, message = (
+            (HEAD_TOO_LARGE_CODE, "Request header fields too large")
+            if status == 431
+            else (MALFORMED_REQUEST_CODE, "Malformed HTTP request")
+        )
+        self._real.write(protocol_answer(status, code, message, self.shared.new_id(), self._date()))
+        self._guard.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request its parser refused, in the vendor's body (its warning,
+        just before, was counted by the connection log)."""
+        self._refuse(400, count=False)
+
+    def _date(self) -> str:
+        return formatdate(self.shared.wall_clock(), usegmt=True)
 
     # Writing
 
-    def _closing_early(self, app: ASGI3Application) -> ASGI3Application:
-        """`app`, adding `Connection: close` to an answer that starts before the request's body
-        is all in: the rest of the body is then drained by a lingering close, never parsed as
-        the next request nor read for as long as the client cares to send."""
+    def _quiet_disconnects(self, app: ASGI3Application) -> ASGI3Application:
+        """`app`, silent when the client left (or was cut off by the request timeout) mid-body:
+        nothing to answer and no bug to log (uvicorn would log a traceback per connection)."""
 
-        async def closing_early(
+        async def quiet(
             scope: AsgiScope, receive: ASGIReceiveCallable, send: ASGISendCallable
         ) -> None:
-            if self.conn.their_state is not h11.SEND_BODY:  # the request is all in already
-                await app(scope, receive, send)
-                return
-
-            async def send_closing(message: ASGISendEvent) -> None:
-                if message["type"] == "http.response.start" and (
-                    self.conn.their_state is h11.SEND_BODY
-                ):
-                    message["headers"] = [*message.get("headers", ()), (b"Connection", b"close")]
-                await send(message)
-
             try:
-                await app(scope, receive, send_closing)
+                await app(scope, receive, send)
             except ClientDisconnect:
-                if self.cycle is None or not self.cycle.disconnected:
+                if not self._lost and (self._guard is None or not self._guard.closing):
                     raise
-                # The client left, or was cut off by the request timeout, mid-body: nothing to
-                # answer and no bug to log (uvicorn would log a traceback per connection).
 
-        return closing_early
+        return quiet
 
     def pause_writing(self) -> None:
         """The client reads the answer more slowly than it is written: it has the request
@@ -224,7 +261,7 @@ class TolerantH11Protocol(H11Protocol):
             if self._lost:
                 self._real.close()
             return
-        linger = not self._lost and self._client_still_sending()
+        linger = not self._lost and self.incoming() is not Incoming.NOTHING
         self._guard.closing = True
         if self.gate is not None:
             self.gate.busy(self)
@@ -242,12 +279,6 @@ class TolerantH11Protocol(H11Protocol):
         self._last_read = now
         self._linger_until = now + self.shared.linger_seconds
         self._linger_timer = self.loop.call_later(self.shared.linger_quiet, self._linger_check)
-
-    def _client_still_sending(self) -> bool:
-        state = self.conn.their_state
-        if state is h11.IDLE:  # a request whose head is not all in yet, or none at all
-            return self._request_timer is not None
-        return state is h11.SEND_BODY or state is h11.ERROR
 
     def _linger_check(self) -> None:
         assert self._real is not None

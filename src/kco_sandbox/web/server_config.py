@@ -3,6 +3,9 @@
 
 `kco-sandbox serve` calls `serve_app`; the pytest plugin's server (`client/server.py`) and the
 tests' `LiveServer` (`tests/live.py`) run `kco-sandbox serve`, so all three get the same limits.
+With `serve --workers N` each of the N server processes calls `serve_app` on the same listening
+sockets, inherited from the parent that bound them (`cli/supervisor.py`): the limits below are
+per process.
 
 Connections are accepted here rather than by asyncio's server, so that their number is capped
 (`ConnectionGate`, `web/connections.py`) with nothing logged per connection: past
@@ -22,6 +25,7 @@ import asyncio
 import errno
 import logging
 import socket
+from collections.abc import Callable
 from typing import Final
 
 import uvicorn
@@ -30,7 +34,8 @@ from starlette.types import ASGIApp
 from kco_sandbox.logs import ConnectionLog
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.connections import ConnectionGate, Connections
-from kco_sandbox.web.protocol import TolerantH11Protocol
+from kco_sandbox.web.h11_protocol import TolerantH11Protocol
+from kco_sandbox.web.httptools_protocol import TolerantHttpToolsProtocol
 
 try:
     import resource
@@ -38,6 +43,12 @@ except ImportError:  # pragma: no cover - not on Windows
     resource = None  # type: ignore[assignment]
 
 log = logging.getLogger("kco_sandbox.connections")
+
+# The protocol classes by `--http` (web/protocol.py).
+PROTOCOLS: Final[dict[str, type[TolerantHttpToolsProtocol] | type[TolerantH11Protocol]]] = {
+    "httptools": TolerantHttpToolsProtocol,
+    "h11": TolerantH11Protocol,
+}
 
 RESERVED_FDS: Final = 256
 # A soft limit raised past this gains nothing (an unlimited hard limit is not a number to use).
@@ -54,7 +65,7 @@ def uvicorn_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
         app,
         host=settings.host,
         port=settings.port,
-        http=TolerantH11Protocol,
+        http=PROTOCOLS[settings.http],
         server_header=False,
         date_header=False,
         log_level=settings.log_level,
@@ -102,10 +113,17 @@ def connections_for(settings: Settings, cap: int, connection_log: ConnectionLog)
 class CappedServer(uvicorn.Server):
     """uvicorn's server, accepting connections itself through the gate (module docstring)."""
 
-    def __init__(self, config: uvicorn.Config, settings: Settings, cap: int) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        settings: Settings,
+        cap: int,
+        on_started: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.settings = settings
         self.cap = cap
+        self.on_started = on_started
         self.connection_log = ConnectionLog()
         self._accepting: list[asyncio.Task[None]] = []
 
@@ -115,17 +133,23 @@ class CappedServer(uvicorn.Server):
         connections = connections_for(self.settings, self.cap, self.connection_log)
         loop = asyncio.get_running_loop()
         for sock in sockets:
+            # Listening already in a server process of `--workers N` (the parent listened); this
+            # only sets the backlog again. Non-blocking holds for every process sharing it.
             sock.listen(self.config.backlog)
             sock.setblocking(False)
             self._accepting.append(loop.create_task(self._accept(sock, connections)))
+        if self.on_started is not None:
+            self.on_started()
 
     async def _accept(self, sock: socket.socket, connections: Connections) -> None:
         loop = asyncio.get_running_loop()
         gate = connections.gate
         assert gate is not None
 
-        def protocol() -> TolerantH11Protocol:
-            return TolerantH11Protocol(
+        protocol_class = PROTOCOLS[self.settings.http]
+
+        def protocol() -> TolerantHttpToolsProtocol | TolerantH11Protocol:
+            return protocol_class(
                 config=self.config,
                 server_state=self.server_state,
                 app_state=self.lifespan.state,
@@ -164,8 +188,14 @@ class CappedServer(uvicorn.Server):
         self.connection_log.flush()
 
 
-def serve_app(app: ASGIApp, settings: Settings, sockets: list[socket.socket]) -> None:
-    """Serve `app` on `sockets` (bound, not listening) until SIGINT or SIGTERM."""
+def serve_app(
+    app: ASGIApp,
+    settings: Settings,
+    sockets: list[socket.socket],
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Serve `app` on `sockets` (bound; listening or not) until SIGINT or SIGTERM; `on_started`
+    is called once connections are being accepted."""
     file_limit = raise_file_limit()
     cap = connection_cap(settings.max_connections, file_limit)
     if cap < settings.max_connections:
@@ -175,7 +205,7 @@ def serve_app(app: ASGIApp, settings: Settings, sockets: list[socket.socket]) ->
             cap,
             file_limit,
         )
-    server = CappedServer(uvicorn_config(app, settings), settings, cap)
+    server = CappedServer(uvicorn_config(app, settings), settings, cap, on_started)
     server.connection_log.install()
     try:
         server.run(sockets=sockets)

@@ -1,8 +1,9 @@
 """The Order Management lifecycle: derived status and amounts, and what each status allows.
 
-Nothing here is stored: status, captured, refunded and remaining amounts all follow from the
-order's captures, refunds and a few dated facts (cancelled, released, expiry, fraud decision),
-so they can never disagree with the ledger.
+Status and remaining amount are not stored: they follow from the order's running totals of its
+captures and refunds (kept on the order by the very change that adds a capture or refund, see
+`rules.capture` and `rules.refund`) and a few dated facts (cancelled, released, expiry, fraud
+decision). No function here reads a capture or a refund, so their cost does not grow with them.
 
 Observed on the vendor's playground (and followed here): a fully captured order that is then
 fully refunded still reads `CAPTURED`, with `refunded_amount == captured_amount`; a cancelled
@@ -85,11 +86,11 @@ def fraud_status(order: OmOrder, now: datetime) -> FraudStatus:
 
 
 def captured_amount(order: OmOrder) -> int:
-    return sum(capture.captured_amount for capture in order.captures)
+    return order.captured_amount
 
 
 def refunded_amount(order: OmOrder) -> int:
-    return sum(refund.refunded_amount for refund in order.refunds)
+    return order.refunded_amount
 
 
 def is_expired(order: OmOrder, now: datetime) -> bool:

@@ -52,7 +52,8 @@ def om_address(address: Address | None) -> OmAddress | None:
 def open_order(
     record: CheckoutRecord, klarna_reference: str, now: datetime, capture_id: str
 ) -> OmOrder:
-    """The order a completed checkout opens; a full capture with `auto_capture`."""
+    """The order a completed checkout opens; with `auto_capture`, a full capture, counted in the
+    order's totals and carried as its `opening_capture`."""
     order = record.order
     session = record.session
     customer: dict[str, str] = {"type": "person"}
@@ -88,10 +89,12 @@ def open_order(
     )
     auto_capture = bool(order.options and order.options.auto_capture)
     if auto_capture and opened.fraud_status == "ACCEPTED" and opened.order_amount > 0:
-        opened, _ = capture(
+        opened, made = capture(
             opened,
             CaptureRequest(captured_amount=opened.order_amount, order_lines=opened.order_lines),
             capture_id,
             now,
         )
+        # Opened in the purchase's own transaction (`Orders.open_on`), which writes it.
+        opened = msgspec.structs.replace(opened, opening_capture=made)
     return opened

@@ -1,11 +1,14 @@
 """The Order Management order, its captures and refunds, and the request bodies that change it.
 
-Shapes and limits follow the vendor's Order Management OpenAPI file. Amounts that follow from
-the ledger (captured, refunded, remaining) are not stored: `om_lifecycle` derives them.
+Shapes and limits follow the vendor's Order Management OpenAPI file. The order does not hold its
+captures and refunds: each is stored on its own (an order may have thousands), and the order
+keeps running totals of them (amounts, counts, the time of the latest), which the rules judge a
+new capture or refund by. `OmOrderView` is the order with its lists, as a read answers it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -128,12 +131,29 @@ class OmOrder(Doc, kw_only=True):
     shipping_address: OmAddress | None = None
     initial_payment_method: dict[str, str | int] = field(default_factory=dict)
     selected_shipping_option: ShippingOption | None = None
-    captures: list[Capture] = field(default_factory=list)
-    refunds: list[Refund] = field(default_factory=list)
     shipping_info: list[ShippingInfo] = field(default_factory=list)
     cancelled_at: datetime | None = None
     released_at: datetime | None = None
     acknowledged_at: datetime | None = None
+    # Running totals of the captures and refunds, changed by the change that adds one: the
+    # amounts and status follow from these without reading a single capture.
+    captured_amount: int = 0
+    refunded_amount: int = 0
+    capture_count: int = 0  # the newest capture's number; the next is `capture_count + 1`
+    refund_count: int = 0
+    ledger_changed_at: datetime | None = None  # the latest capture's or refund's time
+    # Only on an order just opened with `auto_capture`: that capture, which the store writes as
+    # the order's first capture (never part of the stored order).
+    opening_capture: Capture | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OmOrderView:
+    """The order as a read answers it: with every capture and refund, oldest first."""
+
+    order: OmOrder
+    captures: list[Capture]
+    refunds: list[Refund]
 
 
 # Request bodies

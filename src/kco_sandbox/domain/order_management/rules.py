@@ -4,6 +4,11 @@ Each function takes an order and returns the changed order (None where nothing c
 raises the vendor's error with its message. The table of allowed actions per status is
 `lifecycle.ALLOWED`; this module adds the rules on amounts, dates and fraud status. Nothing here
 reads or writes storage: `services.order_management` runs these inside its transactions.
+
+A capture or a refund is judged by the order's running totals alone, and returned beside the
+order (whose totals now count it) rather than inside it: the order never holds its captures. An
+action on one capture is handed that capture as storage found it (None: no such capture) and
+returns it changed.
 """
 
 from __future__ import annotations
@@ -130,9 +135,10 @@ def capture(
             "Captured amount is higher than the remaining authorized amount. Capture not possible."
         )
     check_lines(request.order_lines, request.captured_amount, "captured_amount")
+    count = order.capture_count + 1
     new = Capture(
         capture_id=capture_id,
-        klarna_reference=f"{order.klarna_reference}-{len(order.captures) + 1}",
+        klarna_reference=f"{order.klarna_reference}-{count}",
         captured_amount=request.captured_amount,
         captured_at=now,
         description=request.description or "",
@@ -142,7 +148,13 @@ def capture(
         billing_address=order.billing_address,
         shipping_address=order.shipping_address,
     )
-    return msgspec.structs.replace(order, captures=[*order.captures, new]), new
+    counted = msgspec.structs.replace(
+        order,
+        captured_amount=order.captured_amount + new.captured_amount,
+        capture_count=count,
+        ledger_changed_at=_latest(order.ledger_changed_at, now),
+    )
+    return counted, new
 
 
 def refund(
@@ -167,7 +179,18 @@ def refund(
         reference=request.reference,
         order_lines=list(request.order_lines or []),
     )
-    return msgspec.structs.replace(order, refunds=[*order.refunds, new]), new
+    counted = msgspec.structs.replace(
+        order,
+        refunded_amount=order.refunded_amount + new.refunded_amount,
+        refund_count=order.refund_count + 1,
+        ledger_changed_at=_latest(order.ledger_changed_at, now),
+    )
+    return counted, new
+
+
+def _latest(before: datetime | None, now: datetime) -> datetime:
+    """The latest of the ledger's times so far and `now` (a merchant's clock may be set back)."""
+    return now if before is None else max(before, now)
 
 
 def acknowledge(order: OmOrder, now: datetime) -> OmOrder | None:
@@ -241,43 +264,49 @@ def add_shipping_info(order: OmOrder, info: Sequence[ShippingInfo], now: datetim
     return msgspec.structs.replace(order, shipping_info=[*order.shipping_info, *info])
 
 
-def find_capture(order: OmOrder, capture_id: str) -> Capture:
-    for found in order.captures:
-        if found.capture_id == capture_id:
-            return found
-    raise NoSuchCapture(f"Capture {capture_id} cannot be found for order {order.order_id}")
+# Actions on one capture: `found` is the capture `capture_id` of the order as storage found it
+# (None: the order has no such capture). The capture is looked up before the status is judged:
+# an unknown capture answers 404 whatever the order's status.
 
 
-def _with_capture(order: OmOrder, changed: Capture) -> OmOrder:
-    captures = [changed if c.capture_id == changed.capture_id else c for c in order.captures]
-    return msgspec.structs.replace(order, captures=captures)
+def find_capture(order: OmOrder, capture_id: str, found: Capture | None) -> Capture:
+    if found is None or found.capture_id != capture_id:
+        raise NoSuchCapture(f"Capture {capture_id} cannot be found for order {order.order_id}")
+    return found
 
 
 def add_capture_shipping_info(
-    order: OmOrder, capture_id: str, info: Sequence[ShippingInfo], now: datetime
-) -> OmOrder:
-    found = find_capture(order, capture_id)
+    order: OmOrder,
+    capture_id: str,
+    found: Capture | None,
+    info: Sequence[ShippingInfo],
+    now: datetime,
+) -> Capture:
+    """The capture with `info` added."""
+    capture = find_capture(order, capture_id, found)
     require(OmAction.CAPTURE_SHIPPING_INFO, order, now)
-    changed = msgspec.structs.replace(found, shipping_info=[*found.shipping_info, *info])
-    return _with_capture(order, changed)
+    return msgspec.structs.replace(capture, shipping_info=[*capture.shipping_info, *info])
 
 
-def trigger_send_out(order: OmOrder, capture_id: str, now: datetime) -> None:
+def trigger_send_out(order: OmOrder, capture_id: str, found: Capture | None, now: datetime) -> None:
     """Refuse a send-out the order does not allow; an allowed one changes nothing stored (the
     vendor would send the customer the invoice again)."""
-    find_capture(order, capture_id)
+    find_capture(order, capture_id, found)
     require(OmAction.TRIGGER_SEND_OUT, order, now)
 
 
-def due_date_options(order: OmOrder, capture_id: str) -> DueDateOptions:
+def due_date_options(order: OmOrder, capture_id: str, found: Capture | None) -> DueDateOptions:
     """The due-date extensions offered for a capture of `order`, in the order's currency."""
-    find_capture(order, capture_id)
+    find_capture(order, capture_id, found)
     return DueDateOptions(order.purchase_currency.lower(), DUE_DATE_OPTIONS)
 
 
-def extend_due_date(order: OmOrder, capture_id: str, days: int, now: datetime) -> OmOrder:
-    found = find_capture(order, capture_id)
+def extend_due_date(
+    order: OmOrder, capture_id: str, found: Capture | None, days: int, now: datetime
+) -> Capture:
+    """The capture with its due date extended by `days`."""
+    capture = find_capture(order, capture_id, found)
     require(OmAction.EXTEND_DUE_DATE, order, now)
-    if found.due_date_extended_days or days not in dict(DUE_DATE_OPTIONS):
+    if capture.due_date_extended_days or days not in dict(DUE_DATE_OPTIONS):
         raise NotAllowed("Extension of due date is not possible.")
-    return _with_capture(order, msgspec.structs.replace(found, due_date_extended_days=days))
+    return msgspec.structs.replace(capture, due_date_extended_days=days)

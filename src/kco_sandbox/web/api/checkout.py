@@ -1,7 +1,10 @@
 """`/checkout/v3/orders` handlers: authenticate, decode, call the service, render.
 
 The store is synchronous (SQLite is, and SQLAlchemy's sync engines measured faster than its async
-ones); `AppContext.read` and `AppContext.write` decide where a service call runs.
+ones); `AppContext.read` and `AppContext.write_local` decide where a service call runs. Creating,
+updating and aborting a checkout order is local work (a string check of the callback URLs, a
+read, one write; no call to a merchant, no order lock), so it may run on the event loop when the
+store's writer is free.
 
 An order id that names no order (of this merchant) answers like an expired one: `404` with an
 empty body. The vendor deletes orders at the end of their life, so it cannot tell the two apart,
@@ -56,7 +59,7 @@ async def _known(call: Awaitable[CheckoutRecord]) -> CheckoutRecord:
 async def create_order(request: Request) -> Response:
     ctx, merchant = _context(request)
     body = await read_json_object(request, ctx.settings.max_body_bytes)
-    record = await ctx.write(lambda: ctx.checkout.create_order(merchant, body))
+    record = await ctx.write_local(lambda: ctx.checkout.create_order(merchant, body))
     return _order_response(ctx, request, merchant, record, 201)
 
 
@@ -72,7 +75,9 @@ async def update_order(request: Request) -> Response:
     ctx, merchant = _context(request)
     body = await read_json_object(request, ctx.settings.max_body_bytes)
     order_id = request.path_params["order_id"]
-    record = await _known(ctx.write(lambda: ctx.checkout.update_order(merchant, order_id, body)))
+    record = await _known(
+        ctx.write_local(lambda: ctx.checkout.update_order(merchant, order_id, body))
+    )
     return _order_response(ctx, request, merchant, record, 200)
 
 
@@ -80,5 +85,5 @@ async def abort_order(request: Request) -> Response:
     ctx, merchant = _context(request)
     await read_body(request, ctx.settings.max_body_bytes)  # the vendor takes no body here
     order_id = request.path_params["order_id"]
-    record = await _known(ctx.write(lambda: ctx.checkout.abort_order(merchant, order_id)))
+    record = await _known(ctx.write_local(lambda: ctx.checkout.abort_order(merchant, order_id)))
     return _order_response(ctx, request, merchant, record, 200)

@@ -14,7 +14,13 @@ import msgspec
 
 from kco_sandbox.domain.checkout.order import ShippingOption
 from kco_sandbox.domain.order_management import lifecycle
-from kco_sandbox.domain.order_management.order import Capture, OmAddress, OmLine, OmOrder, Refund
+from kco_sandbox.domain.order_management.order import (
+    Capture,
+    OmAddress,
+    OmLine,
+    OmOrderView,
+    Refund,
+)
 from kco_sandbox.domain.order_management.rules import DueDateOptions
 
 ADDRESS_DEFAULTS: Final = (
@@ -106,7 +112,8 @@ def render_due_date_options(offered: DueDateOptions) -> dict[str, Any]:
     return {"currency": offered.currency, "options": options}
 
 
-def render_om_order(order: OmOrder, now: datetime) -> dict[str, Any]:
+def render_om_order(view: OmOrderView, now: datetime) -> dict[str, Any]:
+    order = view.order
     out: dict[str, Any] = {
         "order_id": order.order_id,
         "status": lifecycle.status(order, now).value,
@@ -126,8 +133,8 @@ def render_om_order(order: OmOrder, now: datetime) -> dict[str, Any]:
         "created_at": om_time(order.created_at),
         "purchase_country": order.purchase_country,
         "expires_at": om_time(order.expires_at),
-        "captures": render_captures(order.captures),
-        "refunds": [render_refund(r) for r in order.refunds],
+        "captures": render_captures(view.captures),
+        "refunds": [render_refund(r) for r in view.refunds],
         "initial_payment_method": dict(order.initial_payment_method),
     }
     for name in ("merchant_reference1", "merchant_reference2", "merchant_data"):

@@ -27,7 +27,7 @@ from kco_sandbox.domain.checkout.order import Doc
 from kco_sandbox.domain.errors import BadValue
 from kco_sandbox.domain.faults import Faults
 from kco_sandbox.domain.merchant import Merchant
-from kco_sandbox.services.purchase import CompleteRequest
+from kco_sandbox.services.purchase_terms import CompleteRequest
 from kco_sandbox.web.api.order_management_render import om_time
 from kco_sandbox.web.body import decode, read_body
 from kco_sandbox.web.context import AppContext
