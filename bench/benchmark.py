@@ -1,10 +1,11 @@
-"""The benchmark: kco-sandbox's create and read order, read OM order and capture, against the
-bare-stack ceiling.
+"""The benchmark: kco-sandbox's create and read order, read OM order, capture and headless
+purchase, against the bare-stack ceiling; and its cold start.
 
 Starts `kco-sandbox serve` on the server CPU with a fresh SQLite file, measures create and read
-with wrk, then read OM order and capture (bench/management.py), stops it, then measures the
-ceiling app (bench/ceiling_app.py) with the same POST and GET; returns the report: settings,
-machine, versions, database, one result per run, and whether each target was met.
+with wrk, then read OM order and capture (bench/management.py) and purchase (bench/purchase.py),
+stops it, then measures the ceiling app (bench/ceiling_app.py) with the same POST and GET, then
+cold starts (bench/startup.py); returns the report: settings, machine, versions, database, one
+result per run, and each target of bench/targets.py with whether it was met.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.client import call, check_create, create_one, expect, read_one
-from bench.config import HOST, ORDERS, SERVER_CPU, TARGETS, Settings, log
-from bench.environment import filesystem_of, inspect_database, machine_info, versions
+from bench.config import HOST, ORDERS, SERVER_CPU, Settings, log
+from bench.environment import (
+    filesystem_of,
+    inspect_database,
+    inspect_postgres,
+    machine_info,
+    versions,
+)
 from bench.load import Load, Measurement, measure
 from bench.management import measure_management
 from bench.order import encoded_body, order_body
@@ -27,16 +34,12 @@ from bench.processes import (
     free_port,
     kco_server_command,
     require_alive,
+    upgrade_database,
     wait_ready,
 )
-
-# Each operation against the ceiling run of its method.
-CEILING_OF = {
-    "create": "ceiling POST",
-    "read": "ceiling GET",
-    "read OM order": "ceiling GET",
-    "capture": "ceiling POST",
-}
+from bench.purchase import measure_purchase
+from bench.startup import measure_startup
+from bench.targets import as_report, set_ceiling_ratios, verdicts
 
 
 def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> dict[str, Any]:
@@ -52,9 +55,14 @@ def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> d
 
     port = free_port()
     server_log = folder / "kco-sandbox.log"
-    log(f"kco-sandbox on {HOST}:{port} (CPU {SERVER_CPU}), database {database} on {fs_type}")
-    server = procs.start(kco_server_command(port, database), server_log)
-    wait_ready(server, port, "/kco/checkout.bootstrap.js", server_log)
+    where = settings.database_url or f"{database} on {fs_type}"
+    log(
+        f"kco-sandbox on {HOST}:{port}, {settings.workers} server process(es) on CPU "
+        f"{settings.server_cpus}, database {where}"
+    )
+    upgrade_database(settings)
+    server = procs.start(kco_server_command(port, database, settings), server_log)
+    wait_ready(server, port, "/kco/checkout.bootstrap.js", server_log, ready_line="listening on")
     create = Load(wrk, port, "POST", ORDERS, body_file, n, server.pid)
     results.append(
         measure(
@@ -71,8 +79,15 @@ def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> d
     management, management_facts = measure_management(settings, wrk, port, server.pid, folder, body)
     results += management
     require_alive(server, "kco-sandbox", server_log)
+    purchase, purchase_facts = measure_purchase(settings, wrk, port, server.pid, folder, body)
+    results.append(purchase)
+    require_alive(server, "kco-sandbox", server_log)
     procs.stop(server)
-    database_info = inspect_database(database)
+    database_info = (
+        inspect_database(database)
+        if settings.database_url is None
+        else inspect_postgres(settings.database_url)
+    )
 
     port = free_port()
     ceiling_log = folder / "ceiling.log"
@@ -108,21 +123,10 @@ def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> d
     require_alive(ceiling, "ceiling app", ceiling_log)
     procs.stop(ceiling)
 
+    startup = measure_startup(folder)
     by_name = {m.operation: m for m in results}
-    for name, ceiling_name in CEILING_OF.items():
-        own, top = by_name[name], by_name[ceiling_name]
-        own.ceiling = ceiling_name
-        own.ceiling_ratio = round(own.rps / top.rps, 3) if top.rps else None
-
-    verdicts = {}
-    for name, target in TARGETS.items():
-        m = by_name[name]
-        verdicts[name] = {
-            **target,
-            "rps": m.rps,
-            "p99_ms": m.p99_ms,
-            "met": m.rps >= target["min_rps"] and m.p99_ms < target["max_p99_ms"] and m.non2xx == 0,
-        }
+    set_ceiling_ratios(by_name)
+    judged = verdicts(by_name, startup)
     return {
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "settings": {
@@ -133,12 +137,16 @@ def benchmark(settings: Settings, wrk: str, procs: Processes, folder: Path) -> d
             "body_bytes": len(body),
             "order_lines": len(order_body()["order_lines"]),
             "ceiling_http_protocol": ceiling_http,
+            "server_processes": settings.workers,
+            "server_cpus": settings.server_cpus,
             **management_facts,
+            **purchase_facts,
         },
         "machine": machine_info(),
         "versions": versions(wrk),
         "database": {"filesystem": fs_type, **database_info},
         "results": [asdict(m) for m in results],
-        "targets": verdicts,
-        "targets_met": all(v["met"] for v in verdicts.values()),
+        "cold_start": startup,
+        "targets": as_report(judged),
+        "targets_met": all(v.met for v in judged),
     }

@@ -1,9 +1,10 @@
 """The ceiling: a bare ASGI app on the server stack `kco-sandbox serve` uses.
 
 It reads the whole request body and answers every request with the same small JSON body, so a
-run against it measures what uvicorn with h11 (and the loopback, and wrk) cost on their own.
-The uvicorn settings are those of `kco_sandbox.cli.serve`, including its HTTP protocol class
-(uvicorn's h11 protocol, or the project's subclass of it when there is one).
+run against it measures what uvicorn (and the loopback, and wrk) cost on their own. The uvicorn
+settings are those of `kco_sandbox.cli.serve` (no server or date header, no access log, no
+lifespan, the same event loop: uvloop when installed), with uvicorn's own httptools protocol,
+the reference the targets are ratios to. `--http h11` runs uvicorn's h11 protocol instead.
 
     python bench/ceiling_app.py --port 8001
 """
@@ -14,13 +15,6 @@ import argparse
 
 import uvicorn
 from starlette.types import Receive, Scope, Send
-
-try:  # the protocol `kco-sandbox serve` runs: uvicorn's h11 protocol with a small tolerance
-    from kco_sandbox.web.protocol import TolerantH11Protocol as HttpProtocol
-
-    HTTP: type[HttpProtocol] | str = HttpProtocol
-except ImportError:  # an older tree: plain h11
-    HTTP = "h11"
 
 BODY = b'{"status":"ok"}'
 HEADERS = [
@@ -45,13 +39,14 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--http", choices=["httptools", "h11"], default="httptools")
     args = parser.parse_args()
-    print(f"ceiling: http={getattr(HTTP, '__name__', HTTP)}", flush=True)
+    print(f"ceiling: http={args.http}", flush=True)
     config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
-        http=HTTP,
+        http=args.http,
         server_header=False,
         date_header=False,
         log_level=args.log_level,

@@ -118,9 +118,32 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         action="store_true",
         help="with --callbacks: py-spy on the server (with --no-worker) during the advance",
     )
+    parser.add_argument(
+        "--purchase-rate",
+        type=int,
+        default=1500,
+        metavar="N",
+        help="orders made per second of the purchase run (each order is bought once)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (`serve --workers N`); more than one run on CPUs 0 and 1, wrk's "
+        "CPU included (bench/README.md)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help="the server's database, e.g. postgresql://USER@HOST/DB (upgraded, not emptied) "
+        "[default: a fresh SQLite file in the temporary folder]",
+    )
     a = parser.parse_args(argv)
     if a.callbacks < 0 or a.callbacks_gap <= 0:
         parser.error("--callbacks must be >= 0 and --callbacks-gap > 0")
+    if not 1 <= a.workers <= 64:
+        parser.error("--workers must be 1 to 64")
     return Settings(
         a.seconds,
         a.warmup,
@@ -134,6 +157,9 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         a.callbacks,
         a.callbacks_gap,
         a.callbacks_profile,
+        purchase_rate=a.purchase_rate,
+        workers=a.workers,
+        database_url=a.database_url,
     )
 
 

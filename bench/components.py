@@ -55,6 +55,7 @@ from bench.environment import source_commit
 from bench.order import encoded_body
 
 ROUNDS = 3
+AT_ONCE = 8
 BASE_URL = "http://127.0.0.1:8000"
 
 
@@ -228,9 +229,16 @@ def measure(folder: Path) -> list[tuple[str, float]]:
             if await call_app(app, "GET", f"{ORDERS}/{stored.order_id}", b"") != 200:
                 raise RuntimeError("in-process read did not answer 200")
 
+        async def creates_at_once() -> None:
+            # 8 at once, as the benchmark's 8 connections: each writes on the event loop when it
+            # finds the writer free, else in a worker thread (`AppContext.write_local`).
+            await asyncio.gather(*(create() for _ in range(AT_ONCE)))
+
+        at_once = await best_us_async(creates_at_once, 250) / AT_ONCE
         return [
             ("anyio to_thread.run_sync round trip (no work)", await best_us_async(hop, 3000)),
             ("ASGI app in-process: create (no HTTP/socket)", await best_us_async(create, 2000)),
+            (f"ASGI app in-process: {AT_ONCE} creates at once, per create", at_once),
             ("ASGI app in-process: read (no HTTP/socket)", await best_us_async(read, 3000)),
         ]
 

@@ -125,6 +125,29 @@ def source_commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
+def inspect_postgres(url: str) -> dict[str, Any]:
+    """The same facts of a PostgreSQL database (`--database-url`)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    parsed = make_url(url)
+    engine = create_engine(parsed.set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as db:
+            rows = db.execute(text("SELECT count(*) FROM checkout_orders")).scalar()
+            om_rows = db.execute(text("SELECT count(*) FROM om_orders")).scalar()
+            version = db.execute(text("SHOW server_version")).scalar()
+    finally:
+        engine.dispose()
+    return {
+        "engine": f"PostgreSQL {version}",
+        "url": parsed.render_as_string(hide_password=True),
+        "journal_mode": "-",
+        "synchronous": "-",
+        "orders_stored": rows,
+        "om_orders_stored": om_rows,
+    }
+
+
 def inspect_database(path: Path) -> dict[str, Any]:
     with contextlib.closing(sqlite3.connect(path)) as db:
         (mode,) = db.execute("PRAGMA journal_mode").fetchone()

@@ -7,6 +7,7 @@ answers, socket errors and the server's CPU time per request from /proc.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -164,14 +165,28 @@ def _cpu_seconds(stat_file: Path) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    """The running children of `pid`, found by their parent in `/proc/*/stat`."""
+    found: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 def server_cpu(pid: int | None) -> tuple[float, float] | None:
-    """CPU seconds of process `pid`: (all threads, ended ones included; its main thread)."""
+    """CPU seconds of process `pid` and its running descendants (`serve --workers N`'s server
+    processes): (all threads, ended ones included; the main threads)."""
     if pid is None:
         return None
     try:
-        return (
-            _cpu_seconds(Path(f"/proc/{pid}/stat")),
-            _cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat")),
-        )
+        total = _cpu_seconds(Path(f"/proc/{pid}/stat"))
+        main = _cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
     except (OSError, IndexError, ValueError):
         return None
+    for child in _children(pid):
+        below = server_cpu(child)
+        if below is not None:  # else it ended meanwhile
+            total, main = total + below[0], main + below[1]
+    return total, main

@@ -3,10 +3,10 @@
 - **read OM order**: `GET /ordermanagement/v1/orders/{id}` of one completed order (no captures).
 - **capture**: `POST /ordermanagement/v1/orders/{id}/captures` with `{"captured_amount":1}`,
   round robin over a pool of completed orders (`--capture-orders`, one wrk path a line), so that
-  each order takes only a few captures during a run. An order keeps its captures inside its stored
-  document, so a capture costs more the more captures the order already has: on one single order
-  the rate would fall all through the run and measure that growth, not a capture. Each order's
-  amount, 2,144.00 SEK, lasts 214,400 captures of 0.01 SEK; the only answer is 201.
+  each order takes only a few captures during a run, as in the runs before captures became rows
+  of their own (migration 0010; a capture's cost no longer grows with the order's captures, see
+  `capture_growth.py`). Each order's amount, 2,144.00 SEK, lasts 214,400 captures of 0.01 SEK;
+  the only answer is 201.
 
 Orders are completed with the sandbox's own `POST /_sandbox/orders/{id}/complete`, with the bench
 merchant's credentials, as a shopper would complete them on the hosted page.

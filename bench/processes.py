@@ -26,6 +26,7 @@ from bench.config import (
     SERVER_CPU,
     VENV_BIN,
     BenchError,
+    Settings,
     log,
 )
 
@@ -95,17 +96,25 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 def wait_ready(
-    process: subprocess.Popen[bytes], port: int, path: str, log_file: Path, timeout: float = 30.0
+    process: subprocess.Popen[bytes],
+    port: int,
+    path: str,
+    log_file: Path,
+    timeout: float = 30.0,
+    ready_line: str | None = None,
 ) -> None:
+    """Until `path` answers 200 and, when given, `ready_line` is in the log (`serve --workers N`
+    prints its banner once every server process answers, not when the first one does)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise BenchError(f"server exited with {process.returncode}:\n{tail(log_file)}")
         try:
-            if call(port, "GET", path, timeout=1.0).status == 200:
-                return
+            answered = call(port, "GET", path, timeout=1.0).status == 200
         except OSError:
-            pass
+            answered = False
+        if answered and (ready_line is None or ready_line in tail(log_file, 1000)):
+            return
         time.sleep(0.05)
     raise BenchError(f"server not answering on port {port} after {timeout}s:\n{tail(log_file)}")
 
@@ -115,11 +124,15 @@ def require_alive(process: subprocess.Popen[bytes], name: str, log_file: Path) -
         raise BenchError(f"{name} died with {process.returncode}:\n{tail(log_file)}")
 
 
-def kco_server_command(port: int, database: Path) -> list[str]:
+def kco_server_command(port: int, database: Path, settings: Settings | None = None) -> list[str]:
+    """`kco-sandbox serve` on `port`, with the SQLite file `database`, or with `settings`'
+    database and number of server processes (and the CPUs that go with them)."""
+    workers = settings.workers if settings is not None else 1
+    url = settings.database_url if settings is not None else None
     return [
         "taskset",
         "-c",
-        SERVER_CPU,
+        settings.server_cpus if settings is not None else SERVER_CPU,
         str(VENV_BIN / "kco-sandbox"),
         "serve",
         "--host",
@@ -127,12 +140,29 @@ def kco_server_command(port: int, database: Path) -> list[str]:
         "--port",
         str(port),
         "--database-url",
-        f"sqlite:///{database}",
+        url or f"sqlite:///{database}",
         "--merchant",
         f"{MERCHANT_USER}:{MERCHANT_PASSWORD}",
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
+
+
+def upgrade_database(settings: Settings) -> None:
+    """`kco-sandbox db upgrade` of `settings.database_url`, when one is given (a fresh SQLite file
+    is made by `serve` itself)."""
+    if settings.database_url is None:
+        return
+    done = subprocess.run(
+        [str(VENV_BIN / "kco-sandbox"), "db", "upgrade", "--database-url", settings.database_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"kco-sandbox db upgrade failed:\n{done.stderr.strip()}")
 
 
 def ceiling_command(port: int) -> list[str]:
