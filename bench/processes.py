@@ -145,8 +145,7 @@ def kco_server_command(port: int, database: Path, settings: Settings | None = No
         f"{MERCHANT_USER}:{MERCHANT_PASSWORD}",
         "--log-level",
         "warning",
-        "--workers",
-        str(workers),
+        *(["--workers", str(workers)] if workers != 1 else []),
     ]
 
 
