@@ -23,6 +23,7 @@ from kco_sandbox.metrics import Metrics
 from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.outbound.worker import Round, Worker
 from kco_sandbox.services.checkout import CheckoutService
+from kco_sandbox.services.customer_tokens import CustomerTokenService
 from kco_sandbox.services.delivery import DeliveryService
 from kco_sandbox.services.health import HealthService, WorkerState, worker_off
 from kco_sandbox.services.journal import JournalService
@@ -130,6 +131,7 @@ def build_services(
         metrics=metrics,
         journal=JournalService(store=store),
         portal=PortalService(store=store, clock=clocks),
+        tokens=CustomerTokenService(store=store, clock=clocks, new_id=new_id),
         hold_writer=store.hold_writer,
     )
 

@@ -54,8 +54,8 @@ def _merchant_now(store: Store) -> Callable[[str], datetime]:
     help="Delete what stopped being changeable more than this many days ago; 0 deletes nothing.",
 )
 def prune(database_url: str, retention_days: float) -> None:
-    """Delete finished orders past the retention window, with their records, and old
-    idempotency keys; print how many rows of each went."""
+    """Delete finished orders past the retention window, with their records, old idempotency
+    keys and unused customer tokens; print how many rows of each went."""
     store = open_store(database_url)
     try:
         with database_errors(database_url):
@@ -65,5 +65,6 @@ def prune(database_url: str, retention_days: float) -> None:
     click.echo(
         f"pruned {removed.orders} orders, {removed.om_orders} Order Management orders, "
         f"{removed.events} events, {removed.callbacks} callbacks, {removed.attempts} attempts, "
-        f"{removed.idempotency_keys} idempotency keys (older than {retention_days:g} days)"
+        f"{removed.idempotency_keys} idempotency keys, {removed.tokens} customer tokens "
+        f"(older than {retention_days:g} days)"
     )

@@ -153,7 +153,8 @@ retention_days_option = click.option(
     show_default=True,
     show_envvar=True,
     type=click.FloatRange(min=0),
-    help="Days after an order can no longer change until it and its records are deleted "
+    help="Days after an order can no longer change (or a customer token was last used) until "
+    "it and its records are deleted "
     "(on its merchant's clock); 0 keeps everything.",
 )
 

@@ -5,7 +5,8 @@
     ├── ReadOnlyOrder       READ_ONLY_ORDER    the order can no longer be changed
     ├── NotFound            NOT_FOUND          no such order (for this merchant), no such refund
     │   ├── NoSuchOrder       NO_SUCH_ORDER      no such order in Order Management
-    │   └── NoSuchCapture     NO_SUCH_CAPTURE    no such capture on the order
+    │   ├── NoSuchCapture     NO_SUCH_CAPTURE    no such capture on the order
+    │   └── TokenNotFound     TOKEN_NOT_FOUND    no such customer token (charging it)
     ├── OrderExpired        NOT_FOUND          the order passed its lifetime (answered with no body)
     ├── PayloadTooLarge     PAYLOAD_TOO_LARGE  the request body is over the configured limit
     ├── HttpError           HTTP_ERROR         an unknown path or a method the path does not take
@@ -15,6 +16,12 @@
     │   ├── CaptureNotAllowed CAPTURE_NOT_ALLOWED
     │   ├── CancelNotAllowed  CANCEL_NOT_ALLOWED
     │   └── RefundNotAllowed  REFUND_NOT_ALLOWED
+    ├── TokenRefused        FORBIDDEN          a customer token cannot be used for this call
+    │   ├── TokenForbidden    TOKEN_FORBIDDEN    another merchant's token
+    │   ├── TokenCancelled    TOKEN_CANCELLED    the merchant cancelled the token
+    │   ├── TokenSuspended    TOKEN_SUSPENDED    the platform suspended the token
+    │   ├── PaymentMethodFailed            PAYMENT_METHOD_FAILED   the charge was declined
+    │   └── PaymentMethodCurrencyMismatch  PAYMENT_METHOD_CURRENCY_MISMATCH
     └── PurchaseFailed      PURCHASE_FAILED    the shopper's purchase did not go through
         ├── PurchaseDenied    PURCHASE_DENIED    the persona is denied
         ├── SignupRequired    SIGNUP_REQUIRED    the persona must pass the sign-up step first
@@ -142,3 +149,33 @@ class NoSuchOrder(NotFound):
 
 class NoSuchCapture(NotFound):
     code = "NO_SUCH_CAPTURE"
+
+
+class TokenNotFound(NotFound):
+    code = "TOKEN_NOT_FOUND"
+
+
+class TokenRefused(KcoError):
+    """A customer token the caller may not charge (or read): the Customer Token API's 403s."""
+
+    code = "FORBIDDEN"
+
+
+class TokenForbidden(TokenRefused):
+    code = "TOKEN_FORBIDDEN"
+
+
+class TokenCancelled(TokenRefused):
+    code = "TOKEN_CANCELLED"
+
+
+class TokenSuspended(TokenRefused):
+    code = "TOKEN_SUSPENDED"
+
+
+class PaymentMethodFailed(TokenRefused):
+    code = "PAYMENT_METHOD_FAILED"
+
+
+class PaymentMethodCurrencyMismatch(TokenRefused):
+    code = "PAYMENT_METHOD_CURRENCY_MISMATCH"

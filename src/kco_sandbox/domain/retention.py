@@ -14,6 +14,10 @@ deletes what has been finished for longer than the retention window (docs/operat
   - authorization expired: at the expiry (or the last capture or refund after it, for an order
     captured in part: nothing more can be captured once the authorization has expired).
   Until then (authorized, or captured in part with authorization left) it is open.
+
+A customer token is counted from its last use (minted, charged, its status changed), whatever
+became of its orders: a token nobody used for the window is deleted (the store selects these by
+`last_used_at`), and a charge on it is then `TOKEN_NOT_FOUND`.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from kco_sandbox.domain.checkout.lifecycle import Action, require
 from kco_sandbox.domain.checkout.order import Address, Customer
 from kco_sandbox.domain.checkout.record import CheckoutRecord
 from kco_sandbox.domain.checkout.record import order_url as checkout_url
+from kco_sandbox.domain.customer_token import mint
 from kco_sandbox.domain.delivery import Callback, CallbackKind, Delivery
 from kco_sandbox.domain.errors import (
     BadValue,
@@ -349,7 +350,9 @@ class PurchaseService:
         event = {"fraud_status": session.fraud_status, "payment_method": session.payment_method}
         current = batch_of(record.order_id)
         expected = current.stored_version if current is not None else record.version
-        if not self.store.complete_checkout(completed, expected, opened, queued, event):
+        if not self.store.complete_checkout(
+            completed, expected, opened, queued, event, mint(completed)
+        ):
             raise CallbackFailed("The order changed while the shopper was acting on it; try again")
         order_url = checkout_url(base_url, record.order_id)
         redirect = purchase.expand_url(

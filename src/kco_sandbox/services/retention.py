@@ -1,6 +1,6 @@
 """Retention: delete orders that stopped being changeable more than `retention_days` ago (on
 their merchant's clock), with everything recorded about them, and idempotency keys older than
-that on their own.
+that and customer tokens unused for that long on their own.
 
 What counts as "no longer changeable", and from when, is `domain/retention.py`; the store
 deletes in bounded transactions (`store/retention.py`). Two ways in:
@@ -72,7 +72,12 @@ class RetentionService:
             cutoff = now - window
             removed.add(self._expired(merchant_id, cutoff, max_batches))
             removed.add(self._finished(merchant_id, now, cutoff, max_batches))
-            removed.idempotency_keys += self._keys(merchant_id, cutoff, max_batches)
+            removed.idempotency_keys += self._batches(
+                self.store.retention.delete_keys_before, merchant_id, cutoff, max_batches
+            )
+            removed.tokens += self._batches(
+                self.store.retention.delete_tokens_unused_before, merchant_id, cutoff, max_batches
+            )
         return removed
 
     def _expired(self, merchant_id: str, cutoff: datetime, max_batches: int | None) -> Removed:
@@ -113,12 +118,19 @@ class RetentionService:
         self._scan_from[merchant_id] = scan_from
         return removed
 
-    def _keys(self, merchant_id: str, cutoff: datetime, max_batches: int | None) -> int:
-        """Idempotency keys recorded before `cutoff`, whatever their order."""
+    def _batches(
+        self,
+        delete: Callable[[str, datetime, int], int],
+        merchant_id: str,
+        cutoff: datetime,
+        max_batches: int | None,
+    ) -> int:
+        """Rows older than `cutoff` that go on their own, `batch` a transaction: idempotency keys
+        recorded before it (whatever their order), customer tokens last used before it."""
         total = 0
         batches = 0
         while max_batches is None or batches < max_batches:
-            count = self.store.retention.delete_keys_before(merchant_id, cutoff, self.batch)
+            count = delete(merchant_id, cutoff, self.batch)
             total += count
             batches += 1
             if count < self.batch:

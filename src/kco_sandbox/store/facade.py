@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from kco_sandbox.domain.checkout.record import CheckoutRecord
+from kco_sandbox.domain.customer_token import CustomerToken
 from kco_sandbox.domain.delivery import Callback
 from kco_sandbox.domain.order_management.order import OmOrder
 from kco_sandbox.store.checkouts import Checkouts
+from kco_sandbox.store.customer_tokens import CustomerTokens
 from kco_sandbox.store.engine import Database, engine_for
 from kco_sandbox.store.events import EventLog
 from kco_sandbox.store.merchants import Merchants
@@ -33,6 +35,7 @@ class Store:
         self.checkouts = Checkouts(self.db)
         self.merchants = Merchants(self.db)
         self.orders = Orders(self.db)
+        self.tokens = CustomerTokens(self.db, self.orders)
         self.outbox = Outbox(self.db)
         self.events = EventLog(self.db)
         self.state = PlatformState(self.db)
@@ -79,14 +82,18 @@ class Store:
         opened: OmOrder,
         callbacks: Sequence[Callback],
         event: dict[str, Any],
+        token: CustomerToken | None = None,
     ) -> bool:
-        """Complete the checkout, open its Order Management order, queue its callbacks and record
-        the completion: all in one transaction, or nothing. False if the checkout moved."""
+        """Complete the checkout, open its Order Management order, mint its customer `token` (a
+        recurring order's), queue its callbacks and record the completion: all in one
+        transaction, or nothing. False if the checkout moved."""
         at: datetime = opened.created_at
         with self.db.write() as conn:
             if not self.checkouts.save_on(conn, after, expected_version):
                 return False
             self.orders.open_on(conn, opened)
+            if token is not None:
+                self.tokens.add_on(conn, token)
             for callback in callbacks:
                 self.outbox.enqueue_on(conn, callback, at)
             self.events.add_on(conn, after.order_id, at, "purchase.completed", event)

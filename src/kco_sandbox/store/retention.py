@@ -1,5 +1,5 @@
 """Deleting what the retention window has passed: orders with everything recorded about them,
-and idempotency keys on their own.
+and idempotency keys and unused customer tokens on their own.
 
 What is old enough is decided by `services/retention.py` (with `domain/retention.py`); this module
 finds candidates and deletes, each transaction bounded:
@@ -16,6 +16,11 @@ finds candidates and deletes, each transaction bounded:
 Callbacks go with their order whatever their state: by the time an order is past the window its
 push schedule (48 hours) is long over. A worker that held one of them while it went records its
 attempt on no callback, and the next run deletes that row with the rest of the order's.
+
+A customer token goes when it was last used (minted, charged, its status changed) before the
+cutoff, whatever became of the order that minted it. The delete re-checks `last_used_at`, so a
+token charged between the select and the delete stays (a charge marks the token used in its own
+transaction, before it opens anything).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from kco_sandbox.store.tables import (
     callback_attempts,
     callbacks,
     checkout_orders,
+    customer_tokens,
     idempotency_keys,
     merchants,
     om_captures,
@@ -55,6 +61,7 @@ class Removed:
     callbacks: int = 0
     attempts: int = 0
     idempotency_keys: int = 0
+    tokens: int = 0  # customer tokens
 
     def add(self, other: Removed) -> None:
         for name in self.__slots__:
@@ -190,6 +197,16 @@ class Retention:
                 return 0
             keys = [tuple(row) for row in rows]
             return int(conn.execute(delete(table).where(tuple_(*columns).in_(keys))).rowcount)
+
+    def delete_tokens_unused_before(self, merchant_id: str, before: datetime, limit: int) -> int:
+        """Delete up to `limit` of the merchant's customer tokens last used before `before`."""
+        table = customer_tokens
+        unused = (table.c.merchant_id == merchant_id, table.c.last_used_at < self.db.time(before))
+        with self.db.write() as conn:
+            some = list(conn.execute(select(table.c.token).where(*unused).limit(limit)).scalars())
+            if not some:
+                return 0
+            return int(conn.execute(delete(table).where(table.c.token.in_(some), *unused)).rowcount)
 
 
 def _delete_for(conn: Connection, table: Table, ids: list[str]) -> int:

@@ -105,6 +105,24 @@ idempotency_keys = Table(
     Column("created_id", String(36), nullable=True),
 )
 
+# Customer tokens (migration 0011): one per `recurring_token` a completed recurring checkout
+# minted, owned by its merchant; `email` is the shopper's persona (it decides each charge),
+# `details` what the shopper gave at the checkout, as JSON.
+customer_tokens = Table(
+    "customer_tokens",
+    metadata,
+    Column("token", String(36), primary_key=True),
+    Column("merchant_id", String(255), ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("order_id", String(36), nullable=False),  # the checkout order that minted it
+    Column("status", String(16), nullable=False),  # ACTIVE, CANCELLED or SUSPENDED
+    Column("payment_method_type", String(32), nullable=False),
+    Column("email", String(255), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Minted, charged or its status changed: retention deletes a token unused for the window.
+    Column("last_used_at", DateTime(timezone=True), nullable=False),
+)
+
 # The outbox: one row per callback to deliver (push, notification), its request frozen.
 callbacks = Table(
     "callbacks",
@@ -178,3 +196,9 @@ Index(
 )
 Index("ix_idempotency_keys_order", idempotency_keys.c.order_id)
 Index("ix_idempotency_keys_created", idempotency_keys.c.merchant_id, idempotency_keys.c.created_at)
+# Retention's tokens unused for the window, per merchant (migration 0011).
+Index(
+    "ix_customer_tokens_merchant_last_used",
+    customer_tokens.c.merchant_id,
+    customer_tokens.c.last_used_at,
+)

@@ -17,6 +17,7 @@ from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import new_uuid
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.api import checkout as checkout_api
+from kco_sandbox.web.api import customer_tokens as tokens_api
 from kco_sandbox.web.api import operations
 from kco_sandbox.web.api import order_management as management_api
 from kco_sandbox.web.api import sandbox as sandbox_api
@@ -42,7 +43,7 @@ API_ROUTES = [
 # The vendor's API, then the shopper's pages, and the sandbox's control API; `build_app` mounts
 # the demo shop at /demo (when `settings.demo_shop_on`), signed in as the first of the merchants
 # it is given.
-ROUTES = API_ROUTES + management_api.ROUTES + pages.ROUTES
+ROUTES = API_ROUTES + management_api.ROUTES + tokens_api.ROUTES + pages.ROUTES
 
 
 def build_app(
@@ -58,7 +59,9 @@ def build_app(
     """
     # The health probe stays on with `--no-sandbox-api`; the metrics go with the sandbox API.
     sandbox_routes = (
-        (sandbox_api.ROUTES + operations.METRICS_ROUTES) if settings.sandbox_api else []
+        (sandbox_api.ROUTES + tokens_api.SANDBOX_ROUTES + operations.METRICS_ROUTES)
+        if settings.sandbox_api
+        else []
     )
     auth = Authenticator(merchants)
     observe = operations.request_observer(auth, services.metrics if settings.sandbox_api else None)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from kco_sandbox.clock import MerchantClocks
 from kco_sandbox.metrics import Metrics
 from kco_sandbox.services.checkout import CheckoutService
+from kco_sandbox.services.customer_tokens import CustomerTokenService
 from kco_sandbox.services.delivery import DeliveryService
 from kco_sandbox.services.health import HealthService
 from kco_sandbox.services.journal import JournalService
@@ -51,6 +52,7 @@ class Services:
     metrics: Metrics  # this app's own registry (see `kco_sandbox.metrics`)
     journal: JournalService  # the portal's journal, exports and live streams
     portal: PortalService  # the merchant portal's reads
+    tokens: CustomerTokenService  # the Customer Token API (recurring charges)
     # Holds the store's writer for this thread if its writes can start right now (SQLite, the
     # writer free), else holds nothing and says False (`Store.hold_writer`).
     hold_writer: Callable[[], AbstractContextManager[bool]] = lambda: nullcontext(False)

@@ -29,6 +29,7 @@ from kco_sandbox.domain.errors import (
     PayloadTooLarge,
     PurchaseFailed,
     ReadOnlyOrder,
+    TokenRefused,
     Unauthorized,
 )
 
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: Final[dict[type[KcoError], int]] = {
     Unauthorized: 401,
     ReadOnlyOrder: 403,
     NotAllowed: 403,  # and its CAPTURE_, CANCEL_ and REFUND_NOT_ALLOWED kinds
+    TokenRefused: 403,  # TOKEN_FORBIDDEN, TOKEN_CANCELLED, PAYMENT_METHOD_FAILED, ...
     NotFound: 404,
     OrderExpired: 404,
     HttpError: 405,

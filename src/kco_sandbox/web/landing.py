@@ -27,6 +27,7 @@ _HEADERS: Final = {"Vary": "Accept", "Cache-Control": "no-store"}
 DOCS: Final = (
     ("docs/checkout-api.md", "the Checkout API v3"),
     ("docs/order-management.md", "the Order Management API v1"),
+    ("docs/customer-token-api.md", "the Customer Token API v1 (recurring payments)"),
     ("docs/checkout-page.md", "the hosted checkout page and its JavaScript API"),
     ("docs/callbacks.md", "checkout callbacks, pushes and notifications, the clock, faults"),
     ("docs/sandbox-api.md", "the sandbox's control API"),
