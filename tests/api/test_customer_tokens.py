@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from tests.factories import OTHER_MERCHANT, make_line, make_order
@@ -227,3 +228,16 @@ def test_a_recurring_line_with_a_subscription_is_accepted_at_checkout(client: Te
     line = make_line(subscription={"name": "Box", "interval": "MONTH", "interval_count": 1})
     created = client.post(ORDERS, json=make_order(recurring=True, order_lines=[line]))
     assert created.status_code == 201, created.text
+
+
+@pytest.mark.parametrize("given", [{"tax_rate": 0, "total_tax_amount": 0}, {}])
+def test_a_charge_without_tax_opens_its_order(client: TestClient, given: dict[str, Any]) -> None:
+    """A zero (or left out) tax rate is a charge like any other, never a 500."""
+    token = mint(client)
+    line = {k: v for k, v in token_line().items() if k not in ("tax_rate", "total_tax_amount")}
+    body = token_order(order_tax_amount=0, order_lines=[line | given])
+    charged = client.post(f"{TOKENS}/{token}/order", json=body)
+    assert charged.status_code == 200, charged.text
+    order = client.get(f"/ordermanagement/v1/orders/{charged.json()['order_id']}").json()
+    assert order["order_lines"][0]["tax_rate"] == 0
+    assert order["original_order_amount"] == body["order_amount"]

@@ -281,7 +281,7 @@ def charge_record(
         locale=details.locale,
         order_amount=request.order_amount,
         order_tax_amount=request.order_tax_amount,
-        order_lines=msgspec.convert(msgspec.to_builtins(request.order_lines), list[OrderLine]),
+        order_lines=[_order_line(line) for line in request.order_lines],
         # Never called for a charge (no callbacks by default); the record needs the part.
         merchant_urls=MerchantUrls(terms="", checkout="", confirmation=confirmation, push=push),
         billing_address=details.billing_address,
@@ -325,3 +325,12 @@ class StatusUpdate(Doc, kw_only=True):
     """`PATCH .../status`: the only value the vendor takes is `CANCELLED`."""
 
     status: str
+
+
+def _order_line(line: TokenOrderLine) -> OrderLine:
+    """A charge's line as an order line. The tax fields are given outright: the charge's line
+    defaults them to 0, and a default is left out of its rendered form, while an order line
+    requires them."""
+    fields = msgspec.to_builtins(line)
+    fields.update(tax_rate=line.tax_rate, total_tax_amount=line.total_tax_amount)
+    return msgspec.convert(fields, OrderLine)
