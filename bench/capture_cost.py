@@ -39,7 +39,8 @@ from kco_sandbox.settings import Settings
 from kco_sandbox.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, too
-from bench.capture_growth import call, expect
+from bench.capture_growth import expect
+from bench.components import call
 from bench.config import MERCHANT_PASSWORD, MERCHANT_USER, OM_ORDERS, ORDERS, SERVER_CPU
 from bench.order import encoded_body
 

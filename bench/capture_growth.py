@@ -35,8 +35,6 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from starlette.applications import Starlette
-from starlette.types import Message
 
 from kco_sandbox.clock import SystemClock
 from kco_sandbox.domain.merchant import Merchant
@@ -46,20 +44,13 @@ from kco_sandbox.settings import Settings
 from kco_sandbox.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script, too
-from bench.components import http_scope
+from bench.components import Answer, call
 from bench.config import MERCHANT_PASSWORD, MERCHANT_USER, OM_ORDERS, ORDERS, SERVER_CPU
 from bench.order import encoded_body
 
 SIZES = (1, 100, 1_000, 10_000)
 WRITES = 30  # timed captures and refunds at each size
 READS = 10  # timed reads at each size
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -70,32 +61,6 @@ class Row:
     refund_us: float
     read_us: float
     read_bytes: int
-
-
-async def call(app: Starlette, method: str, path: str, body: bytes = b"") -> Answer:
-    """One request through the whole ASGI app; its answer."""
-    delivered = False
-    start: Message = {}
-    chunks: list[bytes] = []
-
-    async def receive() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()  # a client that stays connected
-        raise AssertionError("unreachable")
-
-    async def send(message: Message) -> None:
-        nonlocal start
-        if message["type"] == "http.response.start":
-            start = message
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(http_scope(method, path, len(body)), receive, send)
-    headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
-    return Answer(int(start.get("status", 0)), headers, b"".join(chunks))
 
 
 async def best_us(fn: Callable[[], Awaitable[object]], calls: int) -> float:

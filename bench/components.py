@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,10 +108,18 @@ def http_scope(method: str, path: str, body_length: int) -> dict[str, Any]:
     }
 
 
-async def call_app(app: Starlette, method: str, path: str, body: bytes) -> int:
-    """One request through the whole ASGI app (middleware, routing, handler); its status."""
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+async def call(app: Starlette, method: str, path: str, body: bytes = b"") -> Answer:
+    """One request through the whole ASGI app (middleware, routing, handler); its answer."""
     delivered = False
-    status = 0
+    start: Message = {}
+    chunks: list[bytes] = []
 
     async def receive() -> Message:
         nonlocal delivered
@@ -121,12 +130,20 @@ async def call_app(app: Starlette, method: str, path: str, body: bytes) -> int:
         raise AssertionError("unreachable")
 
     async def send(message: Message) -> None:
-        nonlocal status
+        nonlocal start
         if message["type"] == "http.response.start":
-            status = int(message["status"])
+            start = message
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
 
     await app(http_scope(method, path, len(body)), receive, send)
-    return status
+    headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
+    return Answer(int(start.get("status", 0)), headers, b"".join(chunks))
+
+
+async def call_app(app: Starlette, method: str, path: str, body: bytes) -> int:
+    """One request through the whole ASGI app; its status."""
+    return (await call(app, method, path, body)).status
 
 
 def raw_sqlite_baseline(

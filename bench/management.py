@@ -14,13 +14,11 @@ merchant's credentials, as a shopper would complete them on the hosted page.
 
 from __future__ import annotations
 
-import http.client
-import json
 from pathlib import Path
 from typing import Any
 
-from bench.client import call, create_one, expect
-from bench.config import AUTHORIZATION, HOST, OM_ORDERS, ORDERS, BenchError, Settings, log
+from bench.client import call, create_one, expect, made_orders
+from bench.config import OM_ORDERS, BenchError, Settings, log
 from bench.load import Load, Measurement, measure
 
 CAPTURE_BODY = b'{"captured_amount":1}'
@@ -42,26 +40,7 @@ def completed_order(port: int, body: bytes) -> str:
 
 def completed_orders(port: int, body: bytes, count: int) -> list[str]:
     """`count` completed orders, made over one keep-alive connection (faster than one each)."""
-    headers = {"Authorization": AUTHORIZATION, "Content-Type": "application/json"}
-    conn = http.client.HTTPConnection(HOST, port, timeout=30.0)
-    ids: list[str] = []
-    try:
-        for _ in range(count):
-            conn.request("POST", ORDERS, body=body, headers=headers)
-            created = conn.getresponse()
-            data = created.read()
-            if created.status != 201:
-                raise BenchError(f"create order: HTTP {created.status}: {data[:300]!r}")
-            order_id = json.loads(data)["order_id"]
-            conn.request("POST", f"/_sandbox/orders/{order_id}/complete", b"{}", headers)
-            done = conn.getresponse()
-            data = done.read()
-            if done.status != 200:
-                raise BenchError(f"complete order: HTTP {done.status}: {data[:300]!r}")
-            ids.append(order_id)
-    finally:
-        conn.close()
-    return ids
+    return made_orders(port, body, count, complete=True)
 
 
 def read_om(port: int, order_id: str) -> dict[str, Any]:

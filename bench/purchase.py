@@ -12,12 +12,10 @@ up its part would complete orders twice, and those answers (409) count as non-2x
 
 from __future__ import annotations
 
-import http.client
-import json
 from pathlib import Path
 
-from bench.client import call, expect
-from bench.config import AUTHORIZATION, HOST, ORDERS, BenchError, Settings, log
+from bench.client import call, expect, made_orders
+from bench.config import BenchError, Settings, log
 from bench.load import Load, Measurement, measure, run_wrk
 
 WARMUP_SECONDS = 1
@@ -27,20 +25,7 @@ MAX_RUN_SECONDS = 5
 
 def new_orders(port: int, body: bytes, count: int) -> list[str]:
     """`count` new checkout orders, made over one keep-alive connection."""
-    headers = {"Authorization": AUTHORIZATION, "Content-Type": "application/json"}
-    conn = http.client.HTTPConnection(HOST, port, timeout=30.0)
-    ids: list[str] = []
-    try:
-        for _ in range(count):
-            conn.request("POST", ORDERS, body=body, headers=headers)
-            created = conn.getresponse()
-            data = created.read()
-            if created.status != 201:
-                raise BenchError(f"create order: HTTP {created.status}: {data[:300]!r}")
-            ids.append(json.loads(data)["order_id"])
-    finally:
-        conn.close()
-    return ids
+    return made_orders(port, body, count, complete=False)
 
 
 def complete_path(order_id: str) -> str:
