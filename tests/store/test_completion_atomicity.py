@@ -7,20 +7,13 @@ lost connection would, and the test checks that nothing of the purchase was kept
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Table, func, select, text
 from starlette.testclient import TestClient
 
-from kco_sandbox.clock import FrozenClock
-from kco_sandbox.outbound.merchant_http import MerchantHttp
-from kco_sandbox.platform import create_app
-from kco_sandbox.settings import Settings
 from kco_sandbox.store import Store
 from kco_sandbox.store.tables import callbacks, om_orders, order_events
-from tests.conftest import BASE_URL
-from tests.factories import MERCHANT, make_order
+from tests.factories import make_order
 
 
 def refuse_inserts(store: Store, table: str) -> None:
@@ -53,18 +46,6 @@ def allow_inserts(store: Store, table: str) -> None:
             conn.execute(text(f"DROP TRIGGER IF EXISTS refuse_{table}"))
         else:
             conn.execute(text(f"DROP TRIGGER IF EXISTS refuse_{table} ON {table}"))
-
-
-@pytest.fixture
-def app_client(
-    store: Store, clock: FrozenClock, settings: Settings, merchant_http: MerchantHttp
-) -> Iterator[TestClient]:
-    for merchant in settings.merchants:
-        store.merchants.put(merchant, clock.now())
-    app = create_app(settings, store, clock, list(settings.merchants), caller=merchant_http)
-    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client:
-        client.auth = (MERCHANT.merchant_id, MERCHANT.api_key)
-        yield client
 
 
 def count(store: Store, table: Table, order_id: str) -> int:

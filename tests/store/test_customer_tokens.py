@@ -3,37 +3,17 @@ table that is exactly what migration 0011 creates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from kco_sandbox.clock import FrozenClock
 from kco_sandbox.domain.customer_token import TokenStatus
-from kco_sandbox.outbound.merchant_http import MerchantHttp
-from kco_sandbox.platform import create_app
-from kco_sandbox.settings import Settings
 from kco_sandbox.store import Store
 from kco_sandbox.store.tables import customer_tokens, metadata, om_orders
-from tests.conftest import BASE_URL
 from tests.factories import MERCHANT, make_order
 from tests.store.test_completion_atomicity import allow_inserts, count, refuse_inserts
-
-
-@pytest.fixture
-def app_client(
-    store: Store, clock: FrozenClock, settings: Settings, merchant_http: MerchantHttp
-) -> Iterator[TestClient]:
-    """The app over `store`, answering 500 (not raising) when the database refuses a write."""
-    for merchant in settings.merchants:
-        store.merchants.put(merchant, clock.now())
-    app = create_app(settings, store, clock, list(settings.merchants), caller=merchant_http)
-    with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client:
-        client.auth = (MERCHANT.merchant_id, MERCHANT.api_key)
-        yield client
 
 
 def tokens_of(store: Store, order_id: str) -> int:
