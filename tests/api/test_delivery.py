@@ -392,3 +392,74 @@ def test_checkout_callbacks_and_pushes_go_out_through_the_same_edge(
     [push] = receiver.calls("/push")
     assert validation.headers["User-Agent"] == push.headers["User-Agent"]
     assert push.headers["User-Agent"] == f"kco-sandbox/{__version__}"
+
+
+# Kinds with headers of their own (webhooks) and a target (their destination).
+
+
+def signed(callback: Callback, at: datetime) -> dict[str, str]:
+    if callback.target == "gone":
+        raise LookupError("no such destination")
+    return {"webhook-id": callback.callback_id, "webhook-timestamp": str(int(at.timestamp()))}
+
+
+@pytest.fixture
+def hooks(store: Store, clock: FrozenClock, merchant_http: MerchantHttp) -> DeliveryService:
+    return DeliveryService(
+        MerchantClocks(clock), store, merchant_http, headers={CallbackKind.WEBHOOK: signed}
+    )
+
+
+def queue_webhook(store: Store, clock: FrozenClock, url: str, target: str) -> Callback:
+    now = clock.now()
+    callback = Callback(
+        callback_id="kevt_1",
+        order_id="order-1",
+        merchant_id=MERCHANT.merchant_id,
+        kind=CallbackKind.WEBHOOK,
+        url=url,
+        body=b'{"type": "capture.created"}',
+        starts_at=now,
+        next_attempt_at=now,
+        target=target,
+    )
+    store.outbox.enqueue(callback, now)
+    return callback
+
+
+def test_a_webhook_carries_the_headers_made_for_its_attempt_and_keeps_its_target(
+    store: Store, clock: FrozenClock, hooks: DeliveryService, receiver: Receiver
+) -> None:
+    receiver.on("/hook", Reply(500))
+    queue_webhook(store, clock, receiver.url + "/hook", target="dest-1")
+    assert hooks.deliver_due() == 1
+    clock.advance(timedelta(seconds=5))
+    assert hooks.deliver_due() == 1
+    first, second = receiver.calls("/hook")
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == "kevt_1"
+    # Each attempt is signed at its own time.
+    assert int(second.headers["webhook-timestamp"]) - int(first.headers["webhook-timestamp"]) == 5
+    assert first.headers["Content-Type"] == "application/json"
+    [claimed] = store.outbox.claim_due(
+        clock.now() + timedelta(seconds=300), datetime.now(UTC), timedelta(seconds=1), 5
+    )
+    assert claimed.target == "dest-1"
+
+
+def test_a_webhook_answered_410_is_stopped(
+    store: Store, clock: FrozenClock, hooks: DeliveryService, receiver: Receiver
+) -> None:
+    receiver.on("/gone", Reply(410))
+    queue_webhook(store, clock, receiver.url + "/gone", target="dest-1")
+    assert hooks.deliver_due() == 1
+    assert (standing(store)["status"], standing(store)["next_attempt_at"]) == ("stopped", None)
+
+
+def test_a_webhook_whose_headers_cannot_be_made_is_stopped_without_a_call(
+    store: Store, clock: FrozenClock, hooks: DeliveryService, receiver: Receiver
+) -> None:
+    receiver.on("/hook", Reply(200))
+    queue_webhook(store, clock, receiver.url + "/hook", target="gone")
+    assert hooks.deliver_due() == 0
+    assert receiver.calls("/hook") == []
+    assert (standing(store)["status"], attempts(store)) == ("stopped", [])

@@ -14,8 +14,10 @@ from sqlalchemy.exc import OperationalError
 from kco_sandbox import __version__
 from kco_sandbox.domain import faults
 from kco_sandbox.domain.delivery import (
+    HPP_STATUS_SCHEDULE,
     NOTIFICATION_SCHEDULE,
     PUSH_SCHEDULE,
+    WEBHOOK_SCHEDULE,
     Attempt,
     Callback,
     CallbackKind,
@@ -82,6 +84,28 @@ def test_the_notification_schedule(attempt: int, minutes: int | None) -> None:
     assert NOTIFICATION_SCHEDULE.attempt_at(START, attempt) == expected
 
 
+def test_an_hpp_status_update_is_called_four_times_at_most() -> None:
+    # At once, then 5, 10 and 20 seconds after the call before: the vendor's "up to 3 retries".
+    attempts = [HPP_STATUS_SCHEDULE.attempt_at(START, n) for n in range(6)]
+    assert attempts == [START + timedelta(seconds=s) for s in (0, 5, 15, 35)] + [None, None]
+
+
+def test_a_webhook_follows_the_standard_webhooks_schedule() -> None:
+    # At once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after the call before.
+    seconds = (0, 5, 305, 2105, 9305, 27305, 63305, 99305)
+    attempts = [WEBHOOK_SCHEDULE.attempt_at(START, n) for n in range(10)]
+    assert attempts == [START + timedelta(seconds=s) for s in seconds] + [None, None]
+
+
+def test_each_kind_waits_its_own_time_for_an_answer() -> None:
+    delivery = Delivery(timeout=7.0)
+    assert delivery.timeout_for(CallbackKind.PUSH) == 7.0
+    assert delivery.timeout_for(CallbackKind.NOTIFICATION) == 7.0
+    assert delivery.timeout_for(CallbackKind.HPP_STATUS) == 3.0
+    assert delivery.timeout_for(CallbackKind.WEBHOOK) == 15.0
+    assert delivery.longest_timeout == 15.0
+
+
 def test_the_window_includes_its_last_instant() -> None:
     schedule = Schedule(gaps=(60,), window=timedelta(minutes=3))
     attempts = [schedule.attempt_at(START, n) for n in range(5)]
@@ -110,10 +134,12 @@ def answered(status: int | None) -> Attempt:
 
 
 PUSH, NOTE = CallbackKind.PUSH, CallbackKind.NOTIFICATION
-PENDING, DELIVERED, EXPIRED = (
+HPP, HOOK = CallbackKind.HPP_STATUS, CallbackKind.WEBHOOK
+PENDING, DELIVERED, EXPIRED, STOPPED = (
     CallbackStatus.PENDING,
     CallbackStatus.DELIVERED,
     CallbackStatus.EXPIRED,
+    CallbackStatus.STOPPED,
 )
 
 
@@ -135,6 +161,17 @@ PENDING, DELIVERED, EXPIRED = (
         (NOTE, 1, None, Next(PENDING, START + timedelta(minutes=6))),
         (NOTE, LAST_NOTIFICATION, 500, Next(EXPIRED, None)),
         (NOTE, LAST_NOTIFICATION, 200, Next(DELIVERED, None)),
+        # An HPP status update: 2xx delivers; anything else is retried three times, then given up.
+        (HPP, 0, 204, Next(DELIVERED, None)),
+        (HPP, 0, 500, Next(PENDING, START + timedelta(seconds=5))),
+        (HPP, 2, None, Next(PENDING, START + timedelta(seconds=35))),
+        (HPP, 3, 500, Next(EXPIRED, None)),
+        # A webhook: 2xx delivers, 410 stops for good, anything else keeps to the schedule.
+        (HOOK, 0, 200, Next(DELIVERED, None)),
+        (HOOK, 0, 410, Next(STOPPED, None)),
+        (HOOK, 0, 404, Next(PENDING, START + timedelta(seconds=5))),
+        (HOOK, 1, None, Next(PENDING, START + timedelta(seconds=305))),
+        (HOOK, 7, 503, Next(EXPIRED, None)),
     ],
 )
 def test_where_a_callback_stands_after_an_attempt(

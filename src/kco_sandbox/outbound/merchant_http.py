@@ -30,7 +30,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -99,15 +99,24 @@ class MerchantHttp:
         self._gates: dict[str, threading.BoundedSemaphore] = {}
         self._gates_lock = threading.Lock()
 
-    def post(self, url: str, body: bytes, timeout: float, merchant_id: str | None = None) -> Call:
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        timeout: float,
+        merchant_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Call:
         """POST `body` (JSON, or nothing) to `url`, waiting at most `timeout` seconds at a time.
 
         With `merchant_id` the call takes one of that merchant's slots first (see the module
-        docstring); the time spent waiting for it is taken off `timeout`.
+        docstring); the time spent waiting for it is taken off `timeout`. `headers` are sent as
+        well (a webhook's signature); they cannot replace `Host`, `Content-Type` or `User-Agent`.
         """
         started = time.perf_counter()
+        extra = dict(headers or {})
         if merchant_id is None:
-            answer = self._send(url, body, timeout)
+            answer = self._send(url, body, timeout, extra=extra)
         else:
             gate = self._gate(merchant_id)
             if not gate.acquire(timeout=timeout):
@@ -120,7 +129,7 @@ class MerchantHttp:
             else:
                 try:
                     left = max(timeout - (time.perf_counter() - started), 0.001)
-                    answer = self._send(url, body, left, shown_timeout=timeout)
+                    answer = self._send(url, body, left, shown_timeout=timeout, extra=extra)
                 finally:
                     gate.release()
         return Call(answer, round((time.perf_counter() - started) * 1000, 1))
@@ -155,9 +164,14 @@ class MerchantHttp:
             return gate
 
     def _send(
-        self, url: str, body: bytes, timeout: float, shown_timeout: float | None = None
+        self,
+        url: str,
+        body: bytes,
+        timeout: float,
+        shown_timeout: float | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> Answer:
-        headers = {"User-Agent": USER_AGENT}
+        headers = dict(extra or {}) | {"User-Agent": USER_AGENT}
         if body:
             headers["Content-Type"] = "application/json"
         try:

@@ -1,4 +1,5 @@
-"""Delivering push and notification callbacks, and each merchant's clock that makes them fall due.
+"""Delivering callbacks (push, notification, HPP status updates, webhooks), and each merchant's
+clock that makes them fall due.
 
 `DeliveryService` owns the use-case "deliver what is due": claim due callbacks from the outbox,
 leave the pushes of acknowledged orders (stopped, nothing sent), take this delivery's faults (kept
@@ -20,7 +21,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +35,9 @@ from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.outbound.worker import Lanes
 from kco_sandbox.store import Store
 from kco_sandbox.store.outbox import Due
+
+# Makes the headers of one attempt of a callback, at the attempt's time (see `headers`).
+HeaderSource = Callable[[Callback, datetime], Mapping[str, str]]
 
 MAX_NOTED = 1000  # open orders a clock move is noted on, at most (one bounded write)
 OFFSET_KEY = "clock_offset_seconds"  # the platform-wide offset of before: every merchant's start
@@ -83,11 +87,16 @@ class DeliveryService:
     # Told of every attempt made (the composition root counts them in the metrics).
     on_attempt: Callable[[Callback, Attempt], None] | None = None
     lanes: Lanes = field(default_factory=Lanes)
+    # Headers made for each delivery, per kind: a webhook's `webhook-timestamp` and signature are
+    # the delivery's own, with the destination's secrets as they are then (rotation). Given the
+    # callback and the time it is sent; LookupError when what it needs is gone (a deleted
+    # destination), which stops the callback without a call.
+    headers: Mapping[CallbackKind, HeaderSource] = field(default_factory=dict)
 
     @property
     def lease(self) -> timedelta:
         """How long a claim holds: one attempt's time-out, a delay fault, and a margin."""
-        return timedelta(seconds=self.delivery.timeout + 5)
+        return timedelta(seconds=self.delivery.longest_timeout + 5)
 
     @property
     def max_delay_ms(self) -> int:
@@ -201,10 +210,15 @@ class DeliveryService:
         if callback.kind is CallbackKind.PUSH and self._acknowledged(callback.order_id):
             self.store.outbox.record(callback, [], CallbackStatus.STOPPED, None)
             return 0
+        try:
+            headers = self._headers(callback, self.clocks.now(callback.merchant_id))
+        except LookupError:  # what the headers need is gone (a deleted webhook destination)
+            self.store.outbox.record(callback, [], CallbackStatus.STOPPED, None)
+            return 0
         taken = self._take_faults(callback.merchant_id)
-        attempts = [self._attempt(callback, taken)]
+        attempts = [self._attempt(callback, taken, headers)]
         if taken.duplicate:  # the same request again, at once, as a flaky network might send it
-            attempts.append(self._attempt(callback, taken.second_send()))
+            attempts.append(self._attempt(callback, taken.second_send(), headers))
         # The last attempt decides; the ones before it count as attempts made. All are recorded
         # in one transaction, so the claim is held until every send is over.
         last = replace(callback, attempts=callback.attempts + len(attempts) - 1)
@@ -212,7 +226,9 @@ class DeliveryService:
         self.store.outbox.record(callback, attempts, after.status, after.attempt_at)
         return len(attempts)
 
-    def _attempt(self, callback: Callback, taken: fault_state.Taken) -> Attempt:
+    def _attempt(
+        self, callback: Callback, taken: fault_state.Taken, headers: Mapping[str, str]
+    ) -> Attempt:
         started_at = self.clocks.now(callback.merchant_id)
         began = time.perf_counter()
         if taken.delay_ms:
@@ -222,7 +238,8 @@ class DeliveryService:
         status: int | None = None
         error = taken.error
         if error is None:
-            answer = self.http.post(callback.url, callback.body, self.delivery.timeout).answer
+            timeout = self.delivery.timeout_for(callback.kind)
+            answer = self.http.post(callback.url, callback.body, timeout, headers=headers).answer
             status, error = answer.status, answer.error
         duration = round((time.perf_counter() - began) * 1000, 1)
         log.info(
@@ -237,6 +254,10 @@ class DeliveryService:
         if self.on_attempt is not None:
             self.on_attempt(callback, attempt)
         return attempt
+
+    def _headers(self, callback: Callback, at: datetime) -> Mapping[str, str]:
+        make = self.headers.get(callback.kind)
+        return make(callback, at) if make is not None else {}
 
     def _acknowledged(self, order_id: str) -> bool:
         found = self.store.orders.get(order_id)

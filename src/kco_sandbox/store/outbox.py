@@ -80,6 +80,7 @@ class Outbox:
                 "kind": callback.kind.value,
                 "url": callback.url,
                 "body": callback.body.decode(),
+                "target": callback.target,
                 "status": callback.status.value,
                 "attempts": callback.attempts,
                 "starts_at": self.db.time(callback.starts_at),
@@ -281,6 +282,7 @@ def _callback(row: Any) -> Callback:
         next_attempt_at=utc(row.next_attempt_at) if row.next_attempt_at else None,
         attempts=row.attempts,
         status=CallbackStatus(row.status),
+        target=row.target,
     )
 
 

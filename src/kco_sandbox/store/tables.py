@@ -139,6 +139,8 @@ callbacks = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("locked_until", DateTime(timezone=True), nullable=True),  # a worker's lease
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # A webhook's destination id, an HPP status update's session id (migration 0012).
+    Column("target", String(64), nullable=True),
 )
 
 # Each HTTP try of a callback, as it happened.
