@@ -108,3 +108,19 @@ def test_the_shop_hears_of_the_purchase_and_acknowledges(
     kco.acknowledge(order_id)  # what the shop does on a push: no more pushes
     kco.advance("2h")
     assert [attempt["status"] for attempt in kco.callbacks(order_id)] == [200]
+
+
+def test_a_subscription_is_charged_each_month(kco: KcoClient, kco_customer_token: str) -> None:
+    # `kco_customer_token`: a shopper bought a subscription with `recurring: true`; the shop kept
+    # the completed order's `recurring_token`. Each month the shop charges it, shopper absent.
+    charged = kco.charge_token(kco_customer_token, idempotency_key="sub-7/2026-01")
+    assert charged["fraud_status"] == "ACCEPTED"
+    assert kco.om_order(charged["order_id"])["order_amount"] == 10000  # an ordinary OM order
+
+    again = kco.charge_token(kco_customer_token, idempotency_key="sub-7/2026-01")
+    assert again == charged  # a retry with the same key: the same order, nothing new
+
+    kco.cancel_token(kco_customer_token)  # the subscriber left
+    with pytest.raises(KcoApiError) as refused:
+        kco.charge_token(kco_customer_token)
+    assert (refused.value.status, refused.value.error_code) == (403, "TOKEN_CANCELLED")

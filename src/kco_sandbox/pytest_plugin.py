@@ -8,6 +8,8 @@ Fixtures (nothing to configure; docs/pytest-plugin.md):
   session; `--kco-sandbox-url` (or `KCO_SANDBOX_URL`) uses a running server instead.
 - `kco` (session): a `KcoClient` signed in to it; `kco.create_order()` creates the example order,
   `kco.create_order(locale="en-SE")` the same with its top-level keys replaced.
+- `kco_customer_token` (test): a new `ACTIVE` customer token of that merchant, for the Customer
+  Token API (`kco.charge_token(kco_customer_token)`).
 
 This module imports only pytest and the standard library; the client (and httpx) are imported,
 the environment read and the server started only when a test asks for a fixture, so other test
@@ -87,6 +89,14 @@ def kco(kco_sandbox: KcoSandbox) -> Iterator[KcoClient]:
     """A `KcoClient` signed in to `kco_sandbox`, for the whole session (it holds no state)."""
     with kco_sandbox.client() as client:
         yield client
+
+
+@pytest.fixture
+def kco_customer_token(kco: KcoClient) -> str:
+    """A customer token minted for this test: the shopper `anna@example.com` bought
+    `example_subscription_order()` by invoice, so the token is `ACTIVE` and its charges in SEK
+    are accepted."""
+    return kco.mint_token("anna@example.com")
 
 
 def _setting(config: pytest.Config, option: str, variable: str) -> str | None:

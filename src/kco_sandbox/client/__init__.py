@@ -1,5 +1,6 @@
-"""A typed Python client of a running kco-sandbox: the vendor's Checkout and Order Management
-APIs and the sandbox's own (complete a purchase, move the clock, read the callbacks).
+"""A typed Python client of a running kco-sandbox: the vendor's Checkout, Order Management and
+Customer Token APIs and the sandbox's own (complete a purchase, move the clock, read the
+callbacks).
 
     from kco_sandbox.client import KcoClient, KcoApiError
 
@@ -16,6 +17,7 @@ contract in pyproject.toml), so it can be used against any server, local or in C
 """
 
 from kco_sandbox.client.asynchronous import AsyncKcoClient
+from kco_sandbox.client.customer_tokens import example_subscription_order, example_token_order
 from kco_sandbox.client.duration import parse_duration
 from kco_sandbox.client.errors import KcoApiError
 from kco_sandbox.client.operations import JsonObject, example_order
@@ -35,6 +37,8 @@ __all__ = [
     "KcoSandbox",
     "SandboxStartError",
     "example_order",
+    "example_subscription_order",
+    "example_token_order",
     "local_sandbox",
     "parse_duration",
     "running_sandbox",

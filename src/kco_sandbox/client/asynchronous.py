@@ -1,7 +1,8 @@
 """`AsyncKcoClient`: `KcoClient` for asyncio (and trio) code, method for method.
 
 Each method runs the same operation of `operations.py` as `KcoClient`'s, over an
-`httpx.AsyncClient`; answers outside 2xx raise `KcoApiError`.
+`httpx.AsyncClient`; answers outside 2xx raise `KcoApiError`. The Customer Token API's methods
+come from `customer_tokens.AsyncTokenMethods`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from kco_sandbox.client import operations as op
+from kco_sandbox.client.customer_tokens import AsyncTokenMethods
 from kco_sandbox.client.operations import Call, JsonObject, Operation
 from kco_sandbox.client.session import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -24,7 +26,7 @@ from kco_sandbox.client.session import (
 T = TypeVar("T")
 
 
-class AsyncKcoClient:
+class AsyncKcoClient(AsyncTokenMethods):
     """`KcoClient`, awaited: `async with AsyncKcoClient(url, user, password) as kco: ...`, or
     `await aclose()` it."""
 

@@ -87,7 +87,7 @@ def json_object(response: httpx.Response) -> JsonObject:
     """A successful answer's JSON object."""
     body = _json(response)
     if not isinstance(body, dict):
-        raise _unexpected(response, "a JSON object")
+        raise unexpected(response, "a JSON object")
     return body
 
 
@@ -95,7 +95,7 @@ def json_array(response: httpx.Response) -> list[JsonObject]:
     """A successful answer's JSON array."""
     body = _json(response)
     if not isinstance(body, list):
-        raise _unexpected(response, "a JSON array")
+        raise unexpected(response, "a JSON array")
     return body
 
 
@@ -106,7 +106,7 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-def _unexpected(response: httpx.Response, expected: str) -> KcoApiError:
+def unexpected(response: httpx.Response, expected: str) -> KcoApiError:
     """A 2xx answer without what it should hold: the server broke its own contract."""
     return KcoApiError(
         response.status_code,
@@ -118,7 +118,8 @@ def _unexpected(response: httpx.Response, expected: str) -> KcoApiError:
     )
 
 
-def _id(value: str) -> str:
+def quote_id(value: str) -> str:
+    """`value` as one path segment (an id with `/` or `?` in it stays one)."""
     return quote(value, safe="")
 
 
@@ -149,24 +150,24 @@ def create_order(
 
 
 def read_order(order_id: str) -> Operation[JsonObject]:
-    return _object(Call("GET", f"{CHECKOUT}/{_id(order_id)}"))
+    return _object(Call("GET", f"{CHECKOUT}/{quote_id(order_id)}"))
 
 
 def update_order(
     order_id: str, body: Mapping[str, Any] | None, fields: Mapping[str, Any]
 ) -> Operation[JsonObject]:
-    return _object(Call("POST", f"{CHECKOUT}/{_id(order_id)}", _merged(body, fields)))
+    return _object(Call("POST", f"{CHECKOUT}/{quote_id(order_id)}", _merged(body, fields)))
 
 
 def abort_order(order_id: str) -> Operation[JsonObject]:
-    return _object(Call("POST", f"{CHECKOUT}/{_id(order_id)}/abort"))
+    return _object(Call("POST", f"{CHECKOUT}/{quote_id(order_id)}/abort"))
 
 
 # The Order Management API.
 
 
 def _om(order_id: str, tail: str = "") -> str:
-    return f"{ORDER_MANAGEMENT}/{_id(order_id)}{tail}"
+    return f"{ORDER_MANAGEMENT}/{quote_id(order_id)}{tail}"
 
 
 def om_order(order_id: str) -> Operation[JsonObject]:
@@ -185,11 +186,11 @@ def captures(order_id: str) -> Operation[list[JsonObject]]:
 
 
 def get_capture(order_id: str, capture_id: str) -> Operation[JsonObject]:
-    return _object(Call("GET", _om(order_id, f"/captures/{_id(capture_id)}")))
+    return _object(Call("GET", _om(order_id, f"/captures/{quote_id(capture_id)}")))
 
 
 def get_refund(order_id: str, refund_id: str) -> Operation[JsonObject]:
-    return _object(Call("GET", _om(order_id, f"/refunds/{_id(refund_id)}")))
+    return _object(Call("GET", _om(order_id, f"/refunds/{quote_id(refund_id)}")))
 
 
 def capture(
@@ -225,12 +226,12 @@ def refund(
 
 def complete(order_id: str, email: str | None, fields: Mapping[str, Any]) -> Operation[JsonObject]:
     body = dict(fields) if email is None else {**fields, "email": email}
-    return _object(Call("POST", f"{SANDBOX}/orders/{_id(order_id)}/complete", body))
+    return _object(Call("POST", f"{SANDBOX}/orders/{quote_id(order_id)}/complete", body))
 
 
 def events(order_id: str) -> Operation[list[JsonObject]]:
     """The whole timeline: every page, following each page's `next` cursor."""
-    path = f"{SANDBOX}/orders/{_id(order_id)}/events?limit=1000"
+    path = f"{SANDBOX}/orders/{quote_id(order_id)}/events?limit=1000"
     timeline = json_object((yield Call("GET", path)))
     found = list(timeline["events"])
     while timeline.get("next"):
@@ -247,7 +248,7 @@ def callbacks(order_id: str) -> Operation[list[JsonObject]]:
 
 
 def fraud_stop(order_id: str) -> Operation[JsonObject]:
-    return _object(Call("POST", f"{SANDBOX}/orders/{_id(order_id)}/fraud-stop"))
+    return _object(Call("POST", f"{SANDBOX}/orders/{quote_id(order_id)}/fraud-stop"))
 
 
 def clock() -> Operation[JsonObject]:

@@ -2,6 +2,9 @@
 
 Each method runs one operation of `operations.py` over an `httpx.Client`; answers outside 2xx
 raise `KcoApiError`. Network failures (refused connection, time-out) raise httpx's own errors.
+
+The Customer Token API's methods come from `customer_tokens.TokenMethods`; each further API
+brings a mixin of its own in the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, TypeVar, cast
 import httpx
 
 from kco_sandbox.client import operations as op
+from kco_sandbox.client.customer_tokens import TokenMethods
 from kco_sandbox.client.operations import Call, JsonObject, Operation
 from kco_sandbox.client.session import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -24,7 +28,7 @@ from kco_sandbox.client.session import (
 T = TypeVar("T")
 
 
-class KcoClient:
+class KcoClient(TokenMethods):
     """A merchant's client of a kco-sandbox at `base_url`, signed in as `username`/`password`.
 
     Use it as a context manager, or `close()` it. `transport` is httpx's, e.g. to talk to an app
