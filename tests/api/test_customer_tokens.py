@@ -241,3 +241,14 @@ def test_a_charge_without_tax_opens_its_order(client: TestClient, given: dict[st
     order = client.get(f"/ordermanagement/v1/orders/{charged.json()['order_id']}").json()
     assert order["order_lines"][0]["tax_rate"] == 0
     assert order["original_order_amount"] == body["order_amount"]
+
+
+def test_a_recurring_order_cannot_be_bought_with_financing(client: TestClient) -> None:
+    created = client.post(ORDERS, json=make_order(recurring=True)).json()
+    bought = client.post(
+        f"/_sandbox/orders/{created['order_id']}/complete", json={"payment_method": "part_payment"}
+    )
+    assert_error(bought, 400, "BAD_VALUE")
+    assert "financing" in bought.json()["error_messages"][0]
+    order = client.get(f"{ORDERS}/{created['order_id']}").json()
+    assert (order["status"], order.get("recurring_token")) == ("checkout_incomplete", None)

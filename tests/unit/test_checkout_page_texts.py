@@ -239,3 +239,19 @@ def test_country_names_follow_the_language(client: TestClient) -> None:
     for code, name in (("se", "Sverige"), ("no", "Norge"), ("dk", "Danmark")):
         assert f'id="country__option__{code}" value="{code.upper()}"' in address
         assert f">{name}</option>" in address
+
+
+def test_a_recurring_order_offers_no_financing(client: TestClient) -> None:
+    order_id = create(client, recurring=True)
+    post(client, order_id, "identify", email="alva@example.com", postal_code="11122")
+    post(client, order_id, "address", **ADDRESS)
+    methods = page(client, order_id, "?step=payment")
+    assert 'value="card"' in methods
+    assert 'value="invoice"' in methods
+    assert 'value="part_payment"' not in methods
+    # Asked for by hand, it is not reviewed and cannot be bought.
+    review = page(client, order_id, "?step=summary&payment_method=part_payment")
+    assert step_of(review) == "payment"
+    bought = post(client, order_id, "buy", payment_method="part_payment")
+    assert 'value="part_payment"' not in bought.text
+    assert client.get(f"/checkout/v3/orders/{order_id}").json()["status"] == "checkout_incomplete"

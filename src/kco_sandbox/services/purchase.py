@@ -64,6 +64,7 @@ from kco_sandbox.services.purchase_terms import (
     CallbackTimeouts,
     CompleteRequest,
     Completion,
+    payment_methods_for,
 )
 from kco_sandbox.store import Store
 
@@ -287,6 +288,8 @@ class PurchaseService:
             raise BadValue("payment_method")
         record = self.load(order_id)
         order = record.order
+        if payment_method not in payment_methods_for(order.recurring):
+            raise BadValue("payment_method", "a recurring order offers no financing")
         session = record.session
         if session.billing_address is None:
             raise BadValue("billing_address", "may not be null")

@@ -12,6 +12,13 @@ from kco_sandbox.domain.checkout.record import CheckoutRecord
 from kco_sandbox.domain.purchase.persona import DEFAULT_EMAIL
 
 PAYMENT_METHODS = ("invoice", "card", "part_payment", "direct_debit")
+# A recurring order offers no financing, as the vendor's: pay later, card and direct debit only.
+FINANCING = frozenset({"part_payment"})
+
+
+def payment_methods_for(recurring: bool | None) -> tuple[str, ...]:
+    """The methods a shopper may pick on an order (`recurring` is the order's flag)."""
+    return tuple(m for m in PAYMENT_METHODS if not (recurring and m in FINANCING))
 
 
 @dataclass(frozen=True, slots=True)

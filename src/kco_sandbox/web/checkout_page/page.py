@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 from kco_sandbox.domain.checkout.effective import effective_order
 from kco_sandbox.domain.checkout.lifecycle import CheckoutStatus
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.services.purchase_terms import PAYMENT_METHODS
+from kco_sandbox.services.purchase_terms import payment_methods_for
 from kco_sandbox.web.checkout_page.address import address_step
 from kco_sandbox.web.checkout_page.forms import Form
 from kco_sandbox.web.checkout_page.html import content_security_policy, document, esc, tag
@@ -51,7 +51,8 @@ def allowed_step(record: CheckoutRecord, requested: str | None, method: str | No
     """`requested` if the shopper may see it now (a done step, or the next one), else the next."""
     due = next_step(record)
     if requested == "summary":
-        return "summary" if due == "payment" and method in PAYMENT_METHODS else due
+        offered = payment_methods_for(record.order.recurring)
+        return "summary" if due == "payment" and method in offered else due
     if requested not in STEPS or STEPS.index(requested) > STEPS.index(due):
         return due
     if requested == "shipping" and not record.order.shipping_options:

@@ -30,7 +30,7 @@ from kco_sandbox.domain.errors import (
     SignupRequired,
 )
 from kco_sandbox.domain.purchase.cart import checkbox_states, expand_url
-from kco_sandbox.services.purchase_terms import PAYMENT_METHODS
+from kco_sandbox.services.purchase_terms import payment_methods_for
 from kco_sandbox.web.checkout_page.forms import (
     AddressFields,
     Form,
@@ -174,7 +174,7 @@ async def shipping(ctx: AppContext, record: CheckoutRecord, form: Form, base: st
 
 async def payment(ctx: AppContext, record: CheckoutRecord, form: Form, base: str) -> Response:
     method = form.get("payment_method")
-    if method in PAYMENT_METHODS:
+    if method in payment_methods_for(record.order.recurring):
         return _next(record, "summary", payment_method=method)
     for key, provider in external_methods(record.order):
         if key == method:
@@ -224,14 +224,14 @@ async def _buy(
 
 async def buy(ctx: AppContext, record: CheckoutRecord, form: Form, base: str) -> Response:
     method = form.get("payment_method")
-    if method not in PAYMENT_METHODS:
+    if method not in payment_methods_for(record.order.recurring):
         raise BadValue("payment_method")
     return await _buy(ctx, record, method, _checked(record, form), base)
 
 
 async def signup(ctx: AppContext, record: CheckoutRecord, form: Form, base: str) -> Response:
     method = form.get("payment_method")
-    if method not in PAYMENT_METHODS:
+    if method not in payment_methods_for(record.order.recurring):
         raise BadValue("payment_method")
     checked = _checked(record, form)
     code = form.get("otp")
@@ -284,7 +284,7 @@ def _step_screen(
         shown,
         error=error,
         posted=posted,
-        method=method if method in PAYMENT_METHODS else None,
+        method=method if method in payment_methods_for(record.order.recurring) else None,
         wanted_type=form.optional("customer_type") if form else None,
     )
     return replace(screen, status_code=status_code)

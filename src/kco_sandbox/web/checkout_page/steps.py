@@ -14,7 +14,7 @@ from typing import Final
 
 from kco_sandbox.domain.checkout.order import CheckoutOrder, PaymentProvider
 from kco_sandbox.domain.checkout.record import CheckoutRecord
-from kco_sandbox.services.purchase_terms import PAYMENT_METHODS
+from kco_sandbox.services.purchase_terms import payment_methods_for
 from kco_sandbox.web.checkout_page.html import (
     error_box,
     esc,
@@ -221,7 +221,7 @@ def payment_step(
             note=t(METHODS[method][1]),
             checked=method == chosen,
         )
-        for method in PAYMENT_METHODS
+        for method in payment_methods_for(order.recurring)
     ]
     for key, provider in external_methods(order):
         fee = t("Fee %(amount)s", amount=t.money(provider.fee, currency)) if provider.fee else ""
