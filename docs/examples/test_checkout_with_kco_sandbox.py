@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from kco_sandbox.client import KcoApiError, KcoClient, example_order
+from kco_sandbox.client import KcoApiError, KcoClient, WebhookReceiver, example_order
 
 
 def test_a_shopper_buys_and_the_shop_captures(kco: KcoClient) -> None:
@@ -64,6 +64,21 @@ def test_a_pending_order_is_decided_later(kco: KcoClient) -> None:
     kco.advance("5m")  # the platform's clock, not the wall clock: no waiting
 
     assert kco.om_order(order_id)["fraud_status"] == "ACCEPTED"
+
+
+def test_a_shopper_pays_by_link(kco: KcoClient) -> None:
+    # No checkout page of the shop's own: a Hosted Payment Page session wraps the order, and the
+    # shop sends the shopper to its `redirect_url` (a redirect, an e-mail, a QR code).
+    order_id = kco.create_order()["order_id"]
+    session = kco.create_hpp_session(
+        order_id, merchant_urls={"success": "https://shop.example/thanks?order={{order_id}}"}
+    )
+
+    kco.pay_hpp_session(session, order_id, email="anna@example.com")  # the shopper, no browser
+
+    assert kco.read_hpp_session(session["session_id"])["status"] == "COMPLETED"
+    # Where the page sends the shopper after paying: the shop's success URL, filled in.
+    assert kco.hpp_result_url(session) == f"https://shop.example/thanks?order={order_id}"
 
 
 @pytest.fixture
@@ -124,3 +139,17 @@ def test_a_subscription_is_charged_each_month(kco: KcoClient, kco_customer_token
     with pytest.raises(KcoApiError) as refused:
         kco.charge_token(kco_customer_token)
     assert (refused.value.status, refused.value.error_code) == (403, "TOKEN_CANCELLED")
+
+
+def test_the_shop_is_told_of_a_capture_by_a_signed_webhook(
+    kco: KcoClient, kco_webhooks: WebhookReceiver
+) -> None:
+    # `kco_webhooks`: a receiver on this machine, a webhook destination of the merchant for this
+    # test; it checks each delivery's signature with the destination's secret.
+    order_id = kco.create_order()["order_id"]
+    kco.complete(order_id, email="anna@example.com")
+    capture = kco.capture(order_id, 20000)
+
+    event = kco_webhooks.wait_for("capture.created", timeout=5, order_id=order_id)
+
+    assert event["data"] == {"order_id": order_id, "capture_id": capture["capture_id"]}

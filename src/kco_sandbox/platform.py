@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from kco_sandbox import __version__
 from kco_sandbox.clock import MerchantClocks, MovableClock
 from kco_sandbox.domain.callback_hosts import parse_patterns
-from kco_sandbox.domain.delivery import Attempt, Callback
+from kco_sandbox.domain.delivery import Attempt, Callback, CallbackKind
 from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory, new_uuid
 from kco_sandbox.metrics import Metrics
@@ -24,8 +24,9 @@ from kco_sandbox.outbound.merchant_http import MerchantHttp
 from kco_sandbox.outbound.worker import Round, Worker
 from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.customer_tokens import CustomerTokenService
-from kco_sandbox.services.delivery import DeliveryService
+from kco_sandbox.services.delivery import DeliveryService, HeaderSource
 from kco_sandbox.services.health import HealthService, WorkerState, worker_off
+from kco_sandbox.services.hpp import HppService
 from kco_sandbox.services.journal import JournalService
 from kco_sandbox.services.order_actions import OrderActionsService
 from kco_sandbox.services.order_management import OrderManagementService
@@ -34,6 +35,8 @@ from kco_sandbox.services.purchase import PurchaseService
 from kco_sandbox.services.purchase_terms import CallbackTimeouts
 from kco_sandbox.services.retention import RetentionService
 from kco_sandbox.services.sandbox import SandboxService
+from kco_sandbox.services.settlements import SettlementService
+from kco_sandbox.services.webhooks import WebhookService, WebhookSigner
 from kco_sandbox.settings import Settings
 from kco_sandbox.store import Store
 from kco_sandbox.web.app import build_app
@@ -49,6 +52,12 @@ def merchant_http(settings: Settings) -> MerchantHttp:
     )
 
 
+def delivery_headers(store: Store) -> dict[CallbackKind, HeaderSource]:
+    """The headers each kind of callback is sent with, made at each attempt: a webhook's
+    Standard Webhooks signature."""
+    return {CallbackKind.WEBHOOK: WebhookSigner(store)}
+
+
 def delivery(
     store: Store,
     clocks: MerchantClocks,
@@ -59,7 +68,12 @@ def delivery(
     """Callback delivery and the merchants' clocks that drive it, continuing at the stored
     offsets."""
     service = DeliveryService(
-        clocks, store, http or merchant_http(settings), settings.delivery, on_attempt=on_attempt
+        clocks,
+        store,
+        http or merchant_http(settings),
+        settings.delivery,
+        on_attempt=on_attempt,
+        headers=delivery_headers(store),
     )
     service.load()
     return service
@@ -132,6 +146,31 @@ def build_services(
         journal=JournalService(store=store),
         portal=PortalService(store=store, clock=clocks),
         tokens=CustomerTokenService(store=store, clock=clocks, new_id=new_id),
+        settlements=SettlementService(
+            store=store,
+            clock=clocks,
+            schedule=settings.settlement_schedule,
+            default_fee=settings.settlement_fee,
+            new_id=new_id,
+        ),
+        hpp=HppService(
+            store=store,
+            clock=clocks,
+            new_id=new_id,
+            allow_http_callbacks=settings.allow_http_callbacks,
+            callback_hosts=parse_patterns(settings.callback_hosts),
+            email_limit=settings.hpp_email_limit,
+            sms_limit=settings.hpp_sms_limit,
+        ),
+        webhooks=WebhookService(
+            store=store,
+            clock=clocks,
+            new_id=new_id,
+            allow_http=settings.allow_http_callbacks,
+            callback_hosts=parse_patterns(settings.callback_hosts),
+            max_destinations=settings.webhook_destinations,
+            rotation_window=settings.webhook_rotation_window,
+        ),
         hold_writer=store.hold_writer,
     )
 

@@ -10,6 +10,9 @@ Fixtures (nothing to configure; docs/pytest-plugin.md):
   `kco.create_order(locale="en-SE")` the same with its top-level keys replaced.
 - `kco_customer_token` (test): a new `ACTIVE` customer token of that merchant, for the Customer
   Token API (`kco.charge_token(kco_customer_token)`).
+- `kco_webhooks` (test): a `WebhookReceiver` on a free local port, registered as a webhook
+  destination for every event while the test runs; it verifies each delivery with the
+  destination's secret and the merchant's clock (`kco_webhooks.wait_for("capture.created")`).
 
 This module imports only pytest and the standard library; the client (and httpx) are imported,
 the environment read and the server started only when a test asks for a fixture, so other test
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from kco_sandbox.client import KcoClient, KcoSandbox
+    from kco_sandbox.client import KcoClient, KcoSandbox, WebhookReceiver
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,6 +100,16 @@ def kco_customer_token(kco: KcoClient) -> str:
     `example_subscription_order()` by invoice, so the token is `ACTIVE` and its charges in SEK
     are accepted."""
     return kco.mint_token("anna@example.com")
+
+
+@pytest.fixture
+def kco_webhooks(kco_sandbox: KcoSandbox) -> Iterator[WebhookReceiver]:
+    """A local webhook receiver, registered for all events of the merchant for this test and
+    removed after it. The server must reach it on 127.0.0.1 (a server on this machine does)."""
+    from kco_sandbox.client import webhook_receiver
+
+    with kco_sandbox.client() as client, webhook_receiver(client) as receiver:
+        yield receiver
 
 
 def _setting(config: pytest.Config, option: str, variable: str) -> str | None:

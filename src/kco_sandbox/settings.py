@@ -19,6 +19,9 @@ from kco_sandbox.domain.delivery import (
 )
 from kco_sandbox.domain.market import VENDOR_MARKETS
 from kco_sandbox.domain.merchant import Merchant
+from kco_sandbox.domain.settlements.ledger import DEFAULT_FIXED_FEE, DEFAULT_PERCENT_BPS, FeeRate
+from kco_sandbox.domain.settlements.schedule import DEFAULT_CUTOFF, DEFAULT_ZONE
+from kco_sandbox.domain.settlements.schedule import Schedule as SettlementSchedule
 
 DEFAULT_DATABASE_URL = "sqlite:///kco-sandbox.db"
 DEFAULT_MERCHANT_NAME = "Your business name"  # what the vendor's playground calls a new store
@@ -87,6 +90,24 @@ class Settings:
     # `MAX_WORKERS`); with more than one, a parent process supervises them and runs the delivery
     # worker (docs/operations.md, "Several server processes").
     workers: int = 1
+    # Settlements (docs/settlements-api.md): the daily cut-off (a wall-clock time in an IANA time
+    # zone, on each merchant's clock) and the default purchase fee (hundredths of a per cent of
+    # each capture, plus a fixed amount in minor units), which a merchant may change through
+    # `PUT /_sandbox/settlements/fees`.
+    settlement_cutoff: str = DEFAULT_CUTOFF
+    settlement_timezone: str = DEFAULT_ZONE
+    settlement_fee_bps: int = DEFAULT_PERCENT_BPS
+    settlement_fee_fixed: int = DEFAULT_FIXED_FEE
+    # Hosted Payment Page: distributions one merchant may make in 24 hours, per method (the
+    # vendor's playground allows 100 e-mails and, at Klarna, 20 text messages a day), and
+    # whether the URL-encoded placeholders (`%7B%7Bsession_id%7D%7D`) are filled too.
+    hpp_email_limit: int = 100
+    hpp_sms_limit: int = 20
+    hpp_encoded_placeholders: bool = False
+    # Webhooks: destinations one merchant may have, and seconds a rotated-out signing secret
+    # still signs beside the new one (on the merchant's clock): docs/webhooks.md.
+    webhook_destinations: int = 20
+    webhook_rotation_window: float = 600.0
 
     @property
     def demo_shop_on(self) -> bool:
@@ -107,6 +128,15 @@ class Settings:
             notification=Schedule(self.notification_schedule, NOTIFICATION_SCHEDULE.window),
             timeout=self.callback_timeout,
         )
+
+    @property
+    def settlement_schedule(self) -> SettlementSchedule:
+        """The daily cut-off; `ValueError` if the time or the zone cannot be read."""
+        return SettlementSchedule.parse(self.settlement_cutoff, self.settlement_timezone)
+
+    @property
+    def settlement_fee(self) -> FeeRate:
+        return FeeRate(percent_bps=self.settlement_fee_bps, fixed=self.settlement_fee_fixed)
 
     @property
     def is_sqlite(self) -> bool:

@@ -62,7 +62,7 @@ def test_db_prune_deletes_what_the_window_passed_and_says_what(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
         "pruned 3 orders, 0 Order Management orders, 3 events, 0 callbacks, 0 attempts, "
-        "0 idempotency keys, 0 customer tokens (older than 30 days)"
+        "0 idempotency keys, 0 customer tokens, 0 payouts (older than 30 days)"
     )
     store = Store.for_url(url, migrate=False)
     try:

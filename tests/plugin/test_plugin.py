@@ -102,7 +102,7 @@ def test_a_users_tests_get_a_server_of_their_own(pytester: pytest.Pytester) -> N
 
     result = pytester.runpytest_subprocess(*STRICT)
 
-    result.assert_outcomes(passed=3 + 6)
+    result.assert_outcomes(passed=3 + 8)
     assert len(_started_servers(pytester)) == 1  # one server for the session
     url = json.loads((pytester.path / "server.json").read_text())["url"]
     assert not _answers(url)  # stopped at the end of the session

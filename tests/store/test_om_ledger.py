@@ -142,7 +142,8 @@ def test_a_capture_reads_the_order_and_its_key_then_writes_them_with_the_capture
     store: Store,
 ) -> None:
     """The fewest statements a capture can cost: the order row and the key read, then one write
-    transaction of the version-checked order row, the capture and the key."""
+    transaction of the version-checked order row, the capture (with the read of the merchant's
+    webhook destinations its `capture.created` event goes to) and the key."""
     management = service(store, FrozenClock(START))
     order_id = opened(store)
     one = CaptureRequest(captured_amount=1)
@@ -153,6 +154,7 @@ def test_a_capture_reads_the_order_and_its_key_then_writes_them_with_the_capture
         ("SELECT", "idempotency_keys"),
         ("UPDATE", "om_orders"),
         ("INSERT", "om_captures"),
+        ("SELECT", "webhook_destinations"),
         ("INSERT", "idempotency_keys"),
     ]
     assert "om_orders.version =" in sent[[s.startswith("UPDATE") for s in sent].index(True)]
@@ -161,6 +163,7 @@ def test_a_capture_reads_the_order_and_its_key_then_writes_them_with_the_capture
         ("SELECT", "om_orders"),
         ("UPDATE", "om_orders"),
         ("INSERT", "om_captures"),
+        ("SELECT", "webhook_destinations"),
     ]
 
 

@@ -23,12 +23,13 @@ def queue(
     callback_id: str,
     due: datetime | None,
     status: CallbackStatus = CallbackStatus.PENDING,
+    kind: CallbackKind = CallbackKind.PUSH,
 ) -> Callback:
     callback = Callback(
         callback_id=callback_id,
         order_id=f"order-{callback_id}",
         merchant_id="merchant",
-        kind=CallbackKind.PUSH,
+        kind=kind,
         url="http://merchant.test/push",
         body=b"",
         starts_at=NOW - timedelta(hours=1),
@@ -123,3 +124,17 @@ def test_two_claimers_at_once_never_get_the_same_callback(store: Store) -> None:
     every = Counter(callback_id for batch in taken for callback_id in batch)
     assert len(every) == total
     assert set(every.values()) == {1}, every.most_common(3)
+
+
+def test_each_kind_is_held_for_its_own_lease(store: Store) -> None:
+    queue(store, "push", NOW)
+    queue(store, "hook", NOW, kind=CallbackKind.WEBHOOK)
+    leases = {CallbackKind.PUSH: timedelta(seconds=15), CallbackKind.WEBHOOK: timedelta(seconds=20)}
+    assert len(store.outbox.claim_due(NOW, WALL, leases, 50)) == 2
+    # The push is free again after its own lease; the webhook is held five seconds more.
+    later = [
+        c.callback_id for c in store.outbox.claim_due(NOW, WALL + timedelta(seconds=16), leases, 50)
+    ]
+    assert later == ["push"]
+    last = store.outbox.claim_due(NOW, WALL + timedelta(seconds=21), leases, 50)
+    assert [c.callback_id for c in last] == ["hook"]  # the push is held by its second claim

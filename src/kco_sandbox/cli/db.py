@@ -65,6 +65,6 @@ def prune(database_url: str, retention_days: float) -> None:
     click.echo(
         f"pruned {removed.orders} orders, {removed.om_orders} Order Management orders, "
         f"{removed.events} events, {removed.callbacks} callbacks, {removed.attempts} attempts, "
-        f"{removed.idempotency_keys} idempotency keys, {removed.tokens} customer tokens "
-        f"(older than {retention_days:g} days)"
+        f"{removed.idempotency_keys} idempotency keys, {removed.tokens} customer tokens, "
+        f"{removed.payouts} payouts (older than {retention_days:g} days)"
     )

@@ -174,6 +174,15 @@ def serve(
     merchant_callback_slots: int,
     retention_days: float,
     workers: int,
+    settlement_cutoff: str,
+    settlement_timezone: str,
+    settlement_fee_bps: int,
+    settlement_fee_fixed: int,
+    hpp_email_limit: int,
+    hpp_sms_limit: int,
+    hpp_encoded_placeholders: bool,
+    webhook_destinations: int,
+    webhook_rotation_window: float,
 ) -> None:
     """Run the server until SIGINT or SIGTERM."""
     configured = configured_merchants(merchants, merchants_file)
@@ -210,6 +219,15 @@ def serve(
         merchant_callback_slots=merchant_callback_slots,
         retention_days=retention_days,
         workers=workers,
+        settlement_cutoff=settlement_cutoff,
+        settlement_timezone=settlement_timezone,
+        settlement_fee_bps=settlement_fee_bps,
+        settlement_fee_fixed=settlement_fee_fixed,
+        hpp_email_limit=hpp_email_limit,
+        hpp_sms_limit=hpp_sms_limit,
+        hpp_encoded_placeholders=hpp_encoded_placeholders,
+        webhook_destinations=webhook_destinations,
+        webhook_rotation_window=webhook_rotation_window,
     )
     try:
         check_profile(settings)

@@ -14,6 +14,8 @@ import click
 
 from kco_sandbox.cli.options import DEFAULTS
 from kco_sandbox.domain.callback_hosts import parse_patterns
+from kco_sandbox.domain.settlements.ledger import MAX_FIXED_FEE, MAX_PERCENT_BPS
+from kco_sandbox.domain.settlements.schedule import Schedule
 from kco_sandbox.settings import MAX_WORKERS, PROFILES
 from kco_sandbox.web.hosts import split_host
 
@@ -170,6 +172,119 @@ workers_option = click.option(
     "the callbacks.",
 )
 
+hpp_email_limit_option = click.option(
+    "--hpp-email-limit",
+    envvar="KCO_SANDBOX_HPP_EMAIL_LIMIT",
+    default=DEFAULTS.hpp_email_limit,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(min=0),
+    help="Hosted Payment Page e-mail distributions one merchant may make in 24 hours "
+    "(recorded, never sent).",
+)
+
+hpp_sms_limit_option = click.option(
+    "--hpp-sms-limit",
+    envvar="KCO_SANDBOX_HPP_SMS_LIMIT",
+    default=DEFAULTS.hpp_sms_limit,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(min=0),
+    help="Hosted Payment Page text-message distributions one merchant may make in 24 hours.",
+)
+
+hpp_encoded_placeholders_option = click.option(
+    "--hpp-encoded-placeholders/--no-hpp-encoded-placeholders",
+    envvar="KCO_SANDBOX_HPP_ENCODED_PLACEHOLDERS",
+    default=DEFAULTS.hpp_encoded_placeholders,
+    show_default=True,
+    show_envvar=True,
+    help="Also fill the URL-encoded placeholders (%7B%7Bsession_id%7D%7D) of a Hosted Payment "
+    "Page session's merchant URLs.",
+)
+
+webhook_destinations_option = click.option(
+    "--webhook-destinations",
+    envvar="KCO_SANDBOX_WEBHOOK_DESTINATIONS",
+    default=DEFAULTS.webhook_destinations,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(min=1, max=1000),
+    help="Webhook destinations one merchant may have.",
+)
+
+webhook_rotation_window_option = click.option(
+    "--webhook-rotation-window",
+    envvar="KCO_SANDBOX_WEBHOOK_ROTATION_WINDOW",
+    default=DEFAULTS.webhook_rotation_window,
+    show_default=True,
+    show_envvar=True,
+    type=click.FloatRange(min=0, max=30 * 86400),
+    help="Seconds a rotated-out webhook signing secret still signs beside the new one "
+    "(on the merchant's clock).",
+)
+
+
+def _settlement_schedule(at: str, zone: str) -> None:
+    try:
+        Schedule.parse(at, zone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _cutoff(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """`--settlement-cutoff`: a time of day like 23:59."""
+    _settlement_schedule(value, "UTC")
+    return value
+
+
+def _zone(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """`--settlement-timezone`: an IANA time zone."""
+    _settlement_schedule("00:00", value)
+    return value
+
+
+settlement_cutoff_option = click.option(
+    "--settlement-cutoff",
+    envvar="KCO_SANDBOX_SETTLEMENT_CUTOFF",
+    default=DEFAULTS.settlement_cutoff,
+    show_default=True,
+    show_envvar=True,
+    callback=_cutoff,
+    help="The daily settlement cut-off (HH:MM, in --settlement-timezone, on each merchant's "
+    "clock): what was captured or refunded before it is paid out at it.",
+)
+
+settlement_timezone_option = click.option(
+    "--settlement-timezone",
+    envvar="KCO_SANDBOX_SETTLEMENT_TIMEZONE",
+    default=DEFAULTS.settlement_timezone,
+    show_default=True,
+    show_envvar=True,
+    callback=_zone,
+    help="The IANA time zone of --settlement-cutoff (the vendor settles at 23:59 CET).",
+)
+
+settlement_fee_bps_option = click.option(
+    "--settlement-fee-bps",
+    envvar="KCO_SANDBOX_SETTLEMENT_FEE_BPS",
+    default=DEFAULTS.settlement_fee_bps,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(min=0, max=MAX_PERCENT_BPS),
+    help="The default purchase fee, in hundredths of a per cent of each capture (300 = 3 %).",
+)
+
+settlement_fee_fixed_option = click.option(
+    "--settlement-fee-fixed",
+    envvar="KCO_SANDBOX_SETTLEMENT_FEE_FIXED",
+    default=DEFAULTS.settlement_fee_fixed,
+    show_default=True,
+    show_envvar=True,
+    type=click.IntRange(min=0, max=MAX_FIXED_FEE),
+    help="The default fixed purchase fee per capture, in minor units (100 = 1.00).",
+)
+
 _OPTIONS = [
     profile_option,
     allowed_host_option,
@@ -182,6 +297,15 @@ _OPTIONS = [
     merchant_callback_slots_option,
     retention_days_option,
     workers_option,
+    hpp_email_limit_option,
+    hpp_sms_limit_option,
+    hpp_encoded_placeholders_option,
+    webhook_destinations_option,
+    webhook_rotation_window_option,
+    settlement_cutoff_option,
+    settlement_timezone_option,
+    settlement_fee_bps_option,
+    settlement_fee_fixed_option,
 ]
 
 

@@ -15,7 +15,7 @@ from kco_sandbox.cli import options, serve_options
 from kco_sandbox.cli.serve import open_store, schedule
 from kco_sandbox.clock import MerchantClocks, SystemClock
 from kco_sandbox.outbound.worker import Worker
-from kco_sandbox.platform import merchant_http
+from kco_sandbox.platform import delivery_headers, merchant_http
 from kco_sandbox.services.delivery import DeliveryService
 from kco_sandbox.services.retention import RetentionService
 from kco_sandbox.settings import Settings
@@ -74,7 +74,9 @@ def worker(
     http = merchant_http(settings)
     # Each merchant's clock: the offsets the server stored are taken up at every round.
     clocks = MerchantClocks(SystemClock(scale=settings.clock_scale))
-    service = DeliveryService(clocks, store, http, settings.delivery)
+    service = DeliveryService(
+        clocks, store, http, settings.delivery, headers=delivery_headers(store)
+    )
     retention = RetentionService(store, settings.retention_days, clocks.now)
 
     def run_round() -> float:

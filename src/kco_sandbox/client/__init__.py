@@ -1,6 +1,7 @@
-"""A typed Python client of a running kco-sandbox: the vendor's Checkout, Order Management and
-Customer Token APIs and the sandbox's own (complete a purchase, move the clock, read the
-callbacks).
+"""A typed Python client of a running kco-sandbox: the vendor's Checkout, Order Management,
+Customer Token, Hosted Payment Page and Settlements APIs and the sandbox's own (complete a
+purchase, move the clock, read the callbacks, webhook destinations and disputes), and a receiver's
+side of webhooks: `verify_webhook` and `WebhookReceiver`.
 
     from kco_sandbox.client import KcoClient, KcoApiError
 
@@ -20,26 +21,37 @@ from kco_sandbox.client.asynchronous import AsyncKcoClient
 from kco_sandbox.client.customer_tokens import example_subscription_order, example_token_order
 from kco_sandbox.client.duration import parse_duration
 from kco_sandbox.client.errors import KcoApiError
+from kco_sandbox.client.hpp import example_hpp_merchant_urls
 from kco_sandbox.client.operations import JsonObject, example_order
+from kco_sandbox.client.receiver import Delivery, WebhookReceiver, webhook_receiver
 from kco_sandbox.client.server import (
     KcoSandbox,
     SandboxStartError,
     local_sandbox,
     running_sandbox,
 )
+from kco_sandbox.client.settlement_csv import parse_settlement_csv
 from kco_sandbox.client.sync import KcoClient
+from kco_sandbox.client.webhook_verify import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "AsyncKcoClient",
+    "Delivery",
     "JsonObject",
     "KcoApiError",
     "KcoClient",
     "KcoSandbox",
     "SandboxStartError",
+    "WebhookReceiver",
+    "WebhookVerificationError",
+    "example_hpp_merchant_urls",
     "example_order",
     "example_subscription_order",
     "example_token_order",
     "local_sandbox",
     "parse_duration",
+    "parse_settlement_csv",
     "running_sandbox",
+    "verify_webhook",
+    "webhook_receiver",
 ]

@@ -2,7 +2,9 @@
 
 Each method runs the same operation of `operations.py` as `KcoClient`'s, over an
 `httpx.AsyncClient`; answers outside 2xx raise `KcoApiError`. The Customer Token API's methods
-come from `customer_tokens.AsyncTokenMethods`.
+come from `customer_tokens.AsyncTokenMethods`, the Hosted Payment Page's from
+`hpp.AsyncHppMethods`, the Settlements API's from `settlements.AsyncSettlementMethods`, webhook
+destinations and disputes from `webhooks.AsyncWebhookMethods`.
 """
 
 from __future__ import annotations
@@ -16,17 +18,22 @@ import httpx
 
 from kco_sandbox.client import operations as op
 from kco_sandbox.client.customer_tokens import AsyncTokenMethods
+from kco_sandbox.client.hpp import AsyncHppMethods
 from kco_sandbox.client.operations import Call, JsonObject, Operation
 from kco_sandbox.client.session import (
     DEFAULT_TIMEOUT_SECONDS,
     client_options,
     request_options,
 )
+from kco_sandbox.client.settlements import AsyncSettlementMethods
+from kco_sandbox.client.webhooks import AsyncWebhookMethods
 
 T = TypeVar("T")
 
 
-class AsyncKcoClient(AsyncTokenMethods):
+class AsyncKcoClient(
+    AsyncTokenMethods, AsyncHppMethods, AsyncSettlementMethods, AsyncWebhookMethods
+):
     """`KcoClient`, awaited: `async with AsyncKcoClient(url, user, password) as kco: ...`, or
     `await aclose()` it."""
 
@@ -76,7 +83,8 @@ class AsyncKcoClient(AsyncTokenMethods):
         return await self._send(Call(method, path, json, wanted))
 
     async def _send(self, call: Call) -> httpx.Response:
-        return op.raise_for_status(await self._http.request(**request_options(call)))
+        response = await self._http.request(**request_options(call))
+        return op.raise_for_status(response, call.redirects)
 
     async def _run(self, operation: Operation[T]) -> T:
         try:

@@ -74,11 +74,15 @@ class Call:
     body: Any = None  # sent as JSON; None sends no body
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None  # None: the client's own
+    # A redirect comes back to the operation instead of raising (it is never followed): how a
+    # test sees where a page would send a browser.
+    redirects: bool = False
 
 
-def raise_for_status(response: httpx.Response) -> httpx.Response:
-    """`response` if it is a 2xx answer, else `KcoApiError` (its body must have been read)."""
-    if not response.is_success:
+def raise_for_status(response: httpx.Response, redirects: bool = False) -> httpx.Response:
+    """`response` if it is a 2xx answer (or, with `redirects`, a redirect), else `KcoApiError`
+    (its body must have been read)."""
+    if not (response.is_success or (redirects and response.is_redirect)):
         raise KcoApiError.from_response(response)
     return response
 

@@ -3,8 +3,10 @@
 Each method runs one operation of `operations.py` over an `httpx.Client`; answers outside 2xx
 raise `KcoApiError`. Network failures (refused connection, time-out) raise httpx's own errors.
 
-The Customer Token API's methods come from `customer_tokens.TokenMethods`; each further API
-brings a mixin of its own in the same way.
+The Customer Token API's methods come from `customer_tokens.TokenMethods`, the Hosted Payment
+Page's from `hpp.HppMethods`, the Settlements API's from `settlements.SettlementMethods`, webhook
+destinations and disputes from `webhooks.WebhookMethods`; each further API brings a mixin of its
+own in the same way.
 """
 
 from __future__ import annotations
@@ -18,17 +20,20 @@ import httpx
 
 from kco_sandbox.client import operations as op
 from kco_sandbox.client.customer_tokens import TokenMethods
+from kco_sandbox.client.hpp import HppMethods
 from kco_sandbox.client.operations import Call, JsonObject, Operation
 from kco_sandbox.client.session import (
     DEFAULT_TIMEOUT_SECONDS,
     client_options,
     request_options,
 )
+from kco_sandbox.client.settlements import SettlementMethods
+from kco_sandbox.client.webhooks import WebhookMethods
 
 T = TypeVar("T")
 
 
-class KcoClient(TokenMethods):
+class KcoClient(TokenMethods, HppMethods, SettlementMethods, WebhookMethods):
     """A merchant's client of a kco-sandbox at `base_url`, signed in as `username`/`password`.
 
     Use it as a context manager, or `close()` it. `transport` is httpx's, e.g. to talk to an app
@@ -81,7 +86,8 @@ class KcoClient(TokenMethods):
         return self._send(Call(method, path, json, wanted))
 
     def _send(self, call: Call) -> httpx.Response:
-        return op.raise_for_status(self._http.request(**request_options(call)))
+        response = self._http.request(**request_options(call))
+        return op.raise_for_status(response, call.redirects)
 
     def _run(self, operation: Operation[T]) -> T:
         try:

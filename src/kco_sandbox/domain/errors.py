@@ -22,12 +22,16 @@
     │   ├── TokenSuspended    TOKEN_SUSPENDED    the platform suspended the token
     │   ├── PaymentMethodFailed            PAYMENT_METHOD_FAILED   the charge was declined
     │   └── PaymentMethodCurrencyMismatch  PAYMENT_METHOD_CURRENCY_MISMATCH
-    └── PurchaseFailed      PURCHASE_FAILED    the shopper's purchase did not go through
-        ├── PurchaseDenied    PURCHASE_DENIED    the persona is denied
-        ├── SignupRequired    SIGNUP_REQUIRED    the persona must pass the sign-up step first
-        ├── CallbackRefused   CALLBACK_REFUSED   the merchant answered 400 {error_type, error_text}
-        ├── CallbackRedirect  CALLBACK_REDIRECT  the merchant redirected the shopper
-        └── CallbackFailed    CALLBACK_FAILED    no usable answer from the merchant
+    ├── PurchaseFailed      PURCHASE_FAILED    the shopper's purchase did not go through
+    │   ├── PurchaseDenied    PURCHASE_DENIED    the persona is denied
+    │   ├── SignupRequired    SIGNUP_REQUIRED    the persona must pass the sign-up step first
+    │   ├── CallbackRefused   CALLBACK_REFUSED   the merchant answered 400 {error_type, error_text}
+    │   ├── CallbackRedirect  CALLBACK_REDIRECT  the merchant redirected the shopper
+    │   └── CallbackFailed    CALLBACK_FAILED    no usable answer from the merchant
+    └── DistributionRefused UNKNOWN            an HPP session cannot be distributed so
+        ├── MissingContactData  MISSING_CONTACT_DATA  the method's contact data is missing
+        ├── ConstraintViolation CONSTRAINT_VIOLATION  the request is invalid
+        └── UnsupportedCountry  UNSUPPORTED_COUNTRY   the phone's country is not served
 
 HTTP status codes are not known here: `web/errors.py` maps classes to statuses.
 """
@@ -179,3 +183,21 @@ class PaymentMethodFailed(TokenRefused):
 
 class PaymentMethodCurrencyMismatch(TokenRefused):
     code = "PAYMENT_METHOD_CURRENCY_MISMATCH"
+
+
+class DistributionRefused(KcoError):
+    """A Hosted Payment Page session cannot be distributed as asked: the vendor's codes."""
+
+    code = "UNKNOWN"
+
+
+class MissingContactData(DistributionRefused):
+    code = "MISSING_CONTACT_DATA"
+
+
+class ConstraintViolation(DistributionRefused):
+    code = "CONSTRAINT_VIOLATION"
+
+
+class UnsupportedCountry(DistributionRefused):
+    code = "UNSUPPORTED_COUNTRY"

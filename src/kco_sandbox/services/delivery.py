@@ -95,14 +95,24 @@ class DeliveryService:
 
     @property
     def lease(self) -> timedelta:
-        """How long a claim holds: one attempt's time-out, a delay fault, and a margin."""
-        return timedelta(seconds=self.delivery.longest_timeout + 5)
+        """How long a claim holds at most: the longest attempt's time-out, a delay fault, and a
+        margin (a clock advance waits this long for another worker's claim to free itself)."""
+        return max(self.leases.values())
+
+    @property
+    def leases(self) -> dict[CallbackKind, timedelta]:
+        """How long a claim holds, by kind: that kind's time-out, a delay fault, and a margin,
+        so a push is free again after its own lease, not a webhook's longer one."""
+        return {
+            kind: timedelta(seconds=self.delivery.timeout_for(kind) + 5) for kind in CallbackKind
+        }
 
     @property
     def max_delay_ms(self) -> int:
-        """The longest `delay_ms` fault: below the lease, so a delayed attempt is over before
-        its claim frees itself and another worker sends it again."""
-        return math.ceil(self.lease.total_seconds() * 1000) - 1
+        """The longest `delay_ms` fault: below a push's lease (its time-out and a margin), so a
+        delayed attempt is over before its claim frees itself and another worker sends it
+        again. The bound stays the push's when kinds with longer time-outs lengthen the lease."""
+        return math.ceil((self.delivery.timeout + 5) * 1000) - 1
 
     # the clocks
 
@@ -199,7 +209,7 @@ class DeliveryService:
             return attempted
         attempted = 0
         while claimed := self.store.outbox.claim_due(
-            self.due(), self.wall(), self.lease, self.batch, merchant_id
+            self.due(), self.wall(), self.leases, self.batch, merchant_id
         ):
             for callback in claimed:
                 attempted += self.deliver(callback)

@@ -1,6 +1,6 @@
 """Retention: delete orders that stopped being changeable more than `retention_days` ago (on
 their merchant's clock), with everything recorded about them, and idempotency keys older than
-that and customer tokens unused for that long on their own.
+that, customer tokens unused for that long and settlement payouts dated before it on their own.
 
 What counts as "no longer changeable", and from when, is `domain/retention.py`; the store
 deletes in bounded transactions (`store/retention.py`). Two ways in:
@@ -77,6 +77,10 @@ class RetentionService:
             )
             removed.tokens += self._batches(
                 self.store.retention.delete_tokens_unused_before, merchant_id, cutoff, max_batches
+            )
+            # Payouts dated before the window (each currency's latest stays: it holds the debt).
+            removed.payouts += self._batches(
+                self.store.settlements.delete_before, merchant_id, cutoff, max_batches
             )
         return removed
 

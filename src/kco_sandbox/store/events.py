@@ -39,6 +39,7 @@ from kco_sandbox.store.engine import Database, sqlite_time, utc
 from kco_sandbox.store.journal import JournalFilter, Mark
 from kco_sandbox.store.outbox import attempt_event
 from kco_sandbox.store.tables import callback_attempts, callbacks, checkout_orders, order_events
+from kco_sandbox.store.webhooks import WEBHOOK_BODY, with_event
 
 _encode = msgspec.json.Encoder().encode
 # Sources, in the order same-instant events are listed.
@@ -277,7 +278,7 @@ class EventLog:
     ) -> list[tuple[tuple[datetime, int, int], dict[str, Any]]]:
         table = callback_attempts
         query = (
-            select(table, callbacks.c.kind, callbacks.c.url)
+            select(table, callbacks.c.kind, callbacks.c.url, WEBHOOK_BODY)
             .join(callbacks, callbacks.c.callback_id == table.c.callback_id)
             .where(table.c.order_id == order_id)
         )
@@ -288,7 +289,7 @@ class EventLog:
         return [
             (
                 (utc(row.started_at), _ATTEMPTS, row.attempt_id),
-                attempt_event(row),
+                with_event(attempt_event(row), row),
             )
             for row in rows.all()
         ]

@@ -22,11 +22,15 @@ from kco_sandbox.store.checkouts import Checkouts
 from kco_sandbox.store.customer_tokens import CustomerTokens
 from kco_sandbox.store.engine import Database, engine_for
 from kco_sandbox.store.events import EventLog
+from kco_sandbox.store.hpp_sessions import HppSessions
 from kco_sandbox.store.merchants import Merchants
 from kco_sandbox.store.orders import Orders
 from kco_sandbox.store.outbox import Outbox
 from kco_sandbox.store.retention import Retention
+from kco_sandbox.store.settlements import Settlements
 from kco_sandbox.store.state import PlatformState
+from kco_sandbox.store.webhook_disputes import Disputes
+from kco_sandbox.store.webhooks import Webhooks
 
 
 class Store:
@@ -34,12 +38,16 @@ class Store:
         self.db = Database(engine)
         self.checkouts = Checkouts(self.db)
         self.merchants = Merchants(self.db)
-        self.orders = Orders(self.db)
-        self.tokens = CustomerTokens(self.db, self.orders)
         self.outbox = Outbox(self.db)
+        self.webhooks = Webhooks(self.db, self.outbox)
+        self.orders = Orders(self.db, self.webhooks)
+        self.tokens = CustomerTokens(self.db, self.orders)
         self.events = EventLog(self.db)
+        self.hpp = HppSessions(self.db, self.outbox, self.events)
         self.state = PlatformState(self.db)
         self.retention = Retention(self.db)
+        self.settlements = Settlements(self.db)
+        self.disputes = Disputes(self.db, self.webhooks, self.settlements)
         # Buffered API calls are written with the next write (see `events.py`).
         self.db.ride_along = self.events.write_buffered_on
 
@@ -91,6 +99,7 @@ class Store:
         with self.db.write() as conn:
             if not self.checkouts.save_on(conn, after, expected_version):
                 return False
+            self.hpp.complete_on(conn, after.order_id, opened.klarna_reference, at)
             self.orders.open_on(conn, opened)
             if token is not None:
                 self.tokens.add_on(conn, token)

@@ -48,6 +48,7 @@ from sqlalchemy import (
 from kco_sandbox.store.engine import Database, utc
 from kco_sandbox.store.outbox import attempt_event
 from kco_sandbox.store.tables import callback_attempts, callbacks, checkout_orders, order_events
+from kco_sandbox.store.webhooks import WEBHOOK_BODY, with_event
 
 # The sources, numbered as in `events.py`: the log before attempts at the same instant.
 LOG: Final = 0
@@ -200,7 +201,7 @@ def _attempt_query(merchant_id: str, where: JournalFilter) -> Select[Any] | None
         return None  # attempts are callbacks only
     a = callback_attempts.c
     query = (
-        select(callback_attempts, callbacks.c.kind, callbacks.c.url)
+        select(callback_attempts, callbacks.c.kind, callbacks.c.url, WEBHOOK_BODY)
         .join(callbacks, callbacks.c.callback_id == a.callback_id)
         .where(callbacks.c.merchant_id == merchant_id)
     )
@@ -243,5 +244,9 @@ def _logged(row: Any) -> tuple[Key, dict[str, Any]]:
 
 
 def _attempted(row: Any) -> tuple[Key, dict[str, Any]]:
-    event = {**attempt_event(row), "id": f"a{row.attempt_id}", "order_id": row.order_id}
+    event = {
+        **with_event(attempt_event(row), row),
+        "id": f"a{row.attempt_id}",
+        "order_id": row.order_id,
+    }
     return (utc(row.started_at), ATTEMPTS, row.attempt_id), event

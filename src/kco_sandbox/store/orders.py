@@ -40,8 +40,10 @@ from sqlalchemy.exc import IntegrityError
 from kco_sandbox.domain.order_management.idempotency import UNKNOWN_OPERATION, Replay
 from kco_sandbox.domain.order_management.lifecycle import OmAction
 from kco_sandbox.domain.order_management.order import Capture, OmOrder, OmOrderView, Refund
+from kco_sandbox.domain.webhook import EventType
 from kco_sandbox.store.engine import Database
 from kco_sandbox.store.tables import idempotency_keys, om_captures, om_orders, om_refunds
+from kco_sandbox.store.webhooks import Webhooks
 
 _decode_order = msgspec.json.Decoder(OmOrder).decode
 _decode_capture = msgspec.json.Decoder(Capture).decode
@@ -142,8 +144,11 @@ class KeyAlreadyUsed(Exception):
 
 
 class Orders:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, webhooks: Webhooks | None = None) -> None:
         self.db = db
+        # An order opened, a capture or a refund made is a webhook event, queued in the same
+        # transaction as the write (`Webhooks.emit_on`).
+        self.webhooks = webhooks
 
     def open_on(self, conn: Connection, opened: OmOrder) -> None:
         """Insert a newly opened order inside the caller's transaction (a checkout completing),
@@ -158,6 +163,7 @@ class Orders:
                 "created_at": self.db.time(opened.created_at),
             },
         )
+        self._event_on(conn, opened, EventType.ORDER_CREATED, {}, opened.created_at)
         if opened.opening_capture is not None:
             self._insert_capture(conn, opened, opened.opening_capture)
 
@@ -299,6 +305,8 @@ class Orders:
                 "document": _encode(capture).decode(),
             },
         )
+        made = {"capture_id": capture.capture_id}
+        self._event_on(conn, order, EventType.CAPTURE_CREATED, made, capture.captured_at)
 
     def _insert_refund(self, conn: Connection, order: OmOrder, refund: Refund) -> None:
         """`refund`, the newest of `order`, whose count already includes it."""
@@ -312,6 +320,15 @@ class Orders:
                 "document": _encode(refund).decode(),
             },
         )
+        made = {"refund_id": refund.refund_id}
+        self._event_on(conn, order, EventType.REFUND_CREATED, made, refund.refunded_at)
+
+    def _event_on(
+        self, conn: Connection, order: OmOrder, kind: EventType, ids: dict[str, str], at: datetime
+    ) -> None:
+        if self.webhooks is not None:
+            data = {"order_id": order.order_id, **ids}
+            self.webhooks.emit_on(conn, order.merchant_id, kind, data, at)
 
     def _replay_on(
         self, conn: Connection, merchant_id: str, key: str, scopes: tuple[str, ...]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, or_, select, update
 
 from kco_sandbox.domain.delivery import Attempt, Callback, CallbackKind, CallbackStatus
 from kco_sandbox.store.engine import Database, utc
@@ -98,12 +98,13 @@ class Outbox:
         self,
         now: Due | datetime,
         wall: datetime,
-        lease: timedelta,
+        lease: timedelta | Mapping[CallbackKind, timedelta],
         limit: int,
         merchant_id: str | None = None,
     ) -> list[Callback]:
         """Take up to `limit` callbacks due at platform time `now` (only `merchant_id`'s, when
-        given) that no one holds at wall-clock time `wall`, holding them until `wall + lease`."""
+        given) that no one holds at wall-clock time `wall`, holding them until `wall + lease`
+        (`lease` by kind when given per kind: each kind's attempt has a time-out of its own)."""
         held = self.db.time(wall)
         with self.db.write() as conn:
             ids = (
@@ -125,11 +126,22 @@ class Outbox:
             conn.execute(
                 update(callbacks)
                 .where(callbacks.c.callback_id.in_(ids))
-                .values(locked_until=self.db.time(wall + lease))
+                .values(locked_until=self._held_until(wall, lease))
             )
             rows = conn.execute(select(callbacks).where(callbacks.c.callback_id.in_(ids))).all()
         rows = sorted(rows, key=lambda r: (r.next_attempt_at, r.callback_id))
         return [_callback(row) for row in rows]
+
+    def _held_until(
+        self, wall: datetime, lease: timedelta | Mapping[CallbackKind, timedelta]
+    ) -> Any:
+        if isinstance(lease, timedelta):
+            return self.db.time(wall + lease)
+        longest = max(lease.values())
+        whens = [
+            (callbacks.c.kind == kind.value, self.db.time(wall + t)) for kind, t in lease.items()
+        ]
+        return case(*whens, else_=self.db.time(wall + longest))
 
     def record(
         self,

@@ -40,6 +40,9 @@ from kco_sandbox.store.tables import (
     callbacks,
     checkout_orders,
     customer_tokens,
+    disputes,
+    hpp_distributions,
+    hpp_sessions,
     idempotency_keys,
     merchants,
     om_captures,
@@ -62,6 +65,7 @@ class Removed:
     attempts: int = 0
     idempotency_keys: int = 0
     tokens: int = 0  # customer tokens
+    payouts: int = 0  # settlement payouts, with their transactions
 
     def add(self, other: Removed) -> None:
         for name in self.__slots__:
@@ -150,6 +154,10 @@ class Retention:
             removed.callbacks += _delete_for(conn, callbacks, gone)
             removed.idempotency_keys += _delete_for(conn, idempotency_keys, gone)
             removed.orders += _delete_for(conn, checkout_orders, gone)
+            # The order's Hosted Payment Page sessions and their distributions go with it.
+            _delete_for(conn, hpp_sessions, gone)
+            _delete_for(conn, hpp_distributions, gone)
+            _delete_for(conn, disputes, gone)  # the sandbox's disputes on it (webhooks)
         return removed
 
     def _delete_om(self, conn: Connection, doomed: Doomed, removed: Removed) -> bool:

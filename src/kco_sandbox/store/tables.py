@@ -204,3 +204,156 @@ Index(
     customer_tokens.c.merchant_id,
     customer_tokens.c.last_used_at,
 )
+
+# --- Settlements (migration 0013) ---
+
+# Settlements: one row per payout (one merchant, one currency, one cut-off: `payout_date`, unique
+# together, so two readers settling at once cannot both write it); `totals` is the Totals as JSON.
+settlement_payouts = Table(
+    "settlement_payouts",
+    metadata,
+    Column("payment_reference", String(16), primary_key=True),
+    Column("merchant_id", String(255), ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("currency_code", String(3), nullable=False),
+    Column("payout_date", DateTime(timezone=True), nullable=False),
+    Column("totals", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Each line of a payout (`line` numbers them within it). (`order_id`, `source_id`,
+# `detailed_type`) is unique: a capture, refund or reversal (`source_id`) is settled once.
+settlement_transactions = Table(
+    "settlement_transactions",
+    metadata,
+    Column("payment_reference", String(16), primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("merchant_id", String(255), nullable=False),
+    Column("payout_date", DateTime(timezone=True), nullable=False),
+    Column("order_id", String(36), nullable=False),
+    Column("source_id", String(36), nullable=False),
+    Column("detailed_type", String(64), nullable=False),
+    Column("document", Text, nullable=False),  # the Transaction as JSON
+)
+
+# Reversals (disputes lost) a merchant asked for through the sandbox API, waiting for a payout.
+settlement_reversals = Table(
+    "settlement_reversals",
+    metadata,
+    Column("reversal_id", String(36), primary_key=True),
+    Column("merchant_id", String(255), ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("order_id", String(36), nullable=False),
+    Column("amount", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+Index(
+    "ix_settlement_payouts_key",
+    settlement_payouts.c.merchant_id,
+    settlement_payouts.c.currency_code,
+    settlement_payouts.c.payout_date,
+    unique=True,
+)
+Index(
+    "ix_settlement_payouts_merchant_date",
+    settlement_payouts.c.merchant_id,
+    settlement_payouts.c.payout_date,
+)
+Index(
+    "ix_settlement_transactions_source",
+    settlement_transactions.c.order_id,
+    settlement_transactions.c.source_id,
+    settlement_transactions.c.detailed_type,
+    unique=True,
+)
+Index(
+    "ix_settlement_transactions_merchant",
+    settlement_transactions.c.merchant_id,
+    settlement_transactions.c.payout_date,
+    settlement_transactions.c.payment_reference,
+    settlement_transactions.c.line,
+)
+Index("ix_settlement_reversals_created", settlement_reversals.c.created_at)
+# What a settlement run looks for: captures and refunds made since the last cut-off.
+Index("ix_om_captures_created", om_captures.c.created_at)
+Index("ix_om_refunds_created", om_refunds.c.created_at)
+
+
+# --- Hosted Payment Page sessions (migration 0014) ---
+
+# One row per HPP session: the Checkout order it wraps (`order_id`), the short id of the
+# shopper's link, its status and version, and the merchant's `merchant_urls` and `options` as
+# JSON; `klarna_reference` once COMPLETED.
+hpp_sessions = Table(
+    "hpp_sessions",
+    metadata,
+    Column("session_id", String(36), primary_key=True),
+    Column("short_id", String(16), nullable=False),
+    Column("merchant_id", String(255), ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("order_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("merchant_urls", Text, nullable=False),
+    Column("options", Text, nullable=False),
+    Column("klarna_reference", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_hpp_sessions_short_id", hpp_sessions.c.short_id, unique=True)
+Index("ix_hpp_sessions_order", hpp_sessions.c.order_id)
+
+# Each distribution of an HPP session (recorded, never sent): counted against the daily limits.
+hpp_distributions = Table(
+    "hpp_distributions",
+    metadata,
+    Column("distribution_id", Integer, primary_key=True, autoincrement=True),
+    Column("merchant_id", String(255), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("order_id", String(36), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+Index(
+    "ix_hpp_distributions_merchant",
+    hpp_distributions.c.merchant_id,
+    hpp_distributions.c.method,
+    hpp_distributions.c.at,
+)
+Index("ix_hpp_distributions_order", hpp_distributions.c.order_id)
+
+# --- Webhook destinations (migration 0015) ---
+
+# A merchant's webhook destinations: where events go, which types (JSON array, ["*"] = all),
+# the signing secret, and the rotated-out secret with the time until which it still signs.
+webhook_destinations = Table(
+    "webhook_destinations",
+    metadata,
+    Column("destination_id", String(36), primary_key=True),
+    Column("merchant_id", String(255), ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("previous_secret", String(128), nullable=True),
+    Column("previous_until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index(
+    "ix_webhook_destinations_merchant",
+    webhook_destinations.c.merchant_id,
+    webhook_destinations.c.created_at,
+    webhook_destinations.c.destination_id,
+)
+
+# Disputes a test opened through the sandbox API (their changes are `dispute.*` events).
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("dispute_id", String(36), primary_key=True),
+    Column("order_id", String(36), nullable=False),
+    Column("merchant_id", String(255), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_disputes_order", disputes.c.order_id)

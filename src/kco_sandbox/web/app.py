@@ -18,15 +18,19 @@ from kco_sandbox.ids import new_uuid
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.api import checkout as checkout_api
 from kco_sandbox.web.api import customer_tokens as tokens_api
+from kco_sandbox.web.api import hpp as hpp_api
 from kco_sandbox.web.api import operations
 from kco_sandbox.web.api import order_management as management_api
 from kco_sandbox.web.api import sandbox as sandbox_api
+from kco_sandbox.web.api import settlements as settlements_api
+from kco_sandbox.web.api import webhooks as webhooks_api
 from kco_sandbox.web.auth import Authenticator
 from kco_sandbox.web.checkout_page import routes as pages
 from kco_sandbox.web.checkout_page.tokens import new_form_key
 from kco_sandbox.web.context import AppContext, Services
 from kco_sandbox.web.errors import http_error_handler, internal_error_handler, kco_error_handler
 from kco_sandbox.web.hosts import HostGuard, listen_url
+from kco_sandbox.web.hpp_page import routes as hpp_pages
 from kco_sandbox.web.landing import ROUTES as LANDING_ROUTES
 from kco_sandbox.web.portal import mount as portal
 from kco_sandbox.web.wire import WireMiddleware
@@ -43,7 +47,15 @@ API_ROUTES = [
 # The vendor's API, then the shopper's pages, and the sandbox's control API; `build_app` mounts
 # the demo shop at /demo (when `settings.demo_shop_on`), signed in as the first of the merchants
 # it is given.
-ROUTES = API_ROUTES + management_api.ROUTES + tokens_api.ROUTES + pages.ROUTES
+ROUTES = (
+    API_ROUTES
+    + management_api.ROUTES
+    + tokens_api.ROUTES
+    + settlements_api.ROUTES
+    + hpp_api.ROUTES
+    + pages.ROUTES
+    + hpp_pages.ROUTES
+)
 
 
 def build_app(
@@ -59,7 +71,14 @@ def build_app(
     """
     # The health probe stays on with `--no-sandbox-api`; the metrics go with the sandbox API.
     sandbox_routes = (
-        (sandbox_api.ROUTES + tokens_api.SANDBOX_ROUTES + operations.METRICS_ROUTES)
+        (
+            sandbox_api.ROUTES
+            + tokens_api.SANDBOX_ROUTES
+            + settlements_api.SANDBOX_ROUTES
+            + hpp_api.SANDBOX_ROUTES
+            + webhooks_api.ROUTES
+            + operations.METRICS_ROUTES
+        )
         if settings.sandbox_api
         else []
     )

@@ -18,12 +18,15 @@ from kco_sandbox.services.checkout import CheckoutService
 from kco_sandbox.services.customer_tokens import CustomerTokenService
 from kco_sandbox.services.delivery import DeliveryService
 from kco_sandbox.services.health import HealthService
+from kco_sandbox.services.hpp import HppService
 from kco_sandbox.services.journal import JournalService
 from kco_sandbox.services.order_actions import OrderActionsService
 from kco_sandbox.services.order_management import OrderManagementService
 from kco_sandbox.services.portal import PortalService
 from kco_sandbox.services.purchase import PurchaseService
 from kco_sandbox.services.sandbox import SandboxService
+from kco_sandbox.services.settlements import SettlementService
+from kco_sandbox.services.webhooks import WebhookService
 from kco_sandbox.settings import Settings
 from kco_sandbox.web.auth import Authenticator
 from kco_sandbox.web.hosts import public_base
@@ -53,6 +56,9 @@ class Services:
     journal: JournalService  # the portal's journal, exports and live streams
     portal: PortalService  # the merchant portal's reads
     tokens: CustomerTokenService  # the Customer Token API (recurring charges)
+    settlements: SettlementService  # the Settlements API and its sandbox controls
+    hpp: HppService  # the Hosted Payment Page API and the shopper's page
+    webhooks: WebhookService  # webhook destinations, their test events, sandbox disputes
     # Holds the store's writer for this thread if its writes can start right now (SQLite, the
     # writer free), else holds nothing and says False (`Store.hold_writer`).
     hold_writer: Callable[[], AbstractContextManager[bool]] = lambda: nullcontext(False)
@@ -97,6 +103,10 @@ class AppContext:
     @property
     def actions(self) -> OrderActionsService:
         return self.services.actions
+
+    @property
+    def webhooks(self) -> WebhookService:
+        return self.services.webhooks
 
     def base_url(self, request: Request) -> str:
         """The public base URL: `--public-url`, else the scheme and the `Host` the client used

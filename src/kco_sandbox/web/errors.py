@@ -21,6 +21,7 @@ from kco_sandbox import __version__
 from kco_sandbox.domain.errors import (
     BadValue,
     Conflict,
+    DistributionRefused,
     HttpError,
     KcoError,
     NotAllowed,
@@ -47,6 +48,7 @@ STATUS_BY_ERROR: Final[dict[type[KcoError], int]] = {
     Conflict: 409,  # the vendor's CONFLICT: other writers kept winning; a retry can succeed
     PayloadTooLarge: 413,
     PurchaseFailed: 422,  # the sandbox API's own: the purchase did not go through
+    DistributionRefused: 400,  # HPP distribution: MISSING_CONTACT_DATA, CONSTRAINT_VIOLATION, ...
 }
 
 REALM: Final = "very closed site"  # the realm the vendor's edge answers with

@@ -81,7 +81,9 @@ def kind_label(item: Entry) -> str:
     if item.type.startswith("callback."):
         return "Callback: " + item.type.removeprefix("callback.").replace("_", " ")
     if item.type.endswith(".attempt"):
-        return item.type.removesuffix(".attempt").capitalize()
+        label = item.type.removesuffix(".attempt").capitalize()
+        event_type = item.detail.get("event_type")  # a webhook's: which event it carried
+        return f"{label}: {event_type}" if event_type else label
     # The rest as the order page names them (its live rows must read the same after a reload).
     if item.type.startswith("purchase."):
         return "Shopper: " + item.type.removeprefix("purchase.").replace("_", " ")

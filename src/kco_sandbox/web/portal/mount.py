@@ -11,7 +11,16 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from kco_sandbox.web.context import AppContext
-from kco_sandbox.web.portal import actions, export, journal, live, order, orders, sandbox
+from kco_sandbox.web.portal import (
+    actions,
+    export,
+    journal,
+    live,
+    order,
+    orders,
+    sandbox,
+    webhooks,
+)
 from kco_sandbox.web.portal.routes import EXCEPTION_HANDLERS, Portal, routes
 from kco_sandbox.web.portal.session import Sessions, SignInThrottle
 
@@ -23,6 +32,7 @@ PAGES: list[BaseRoute] = (
     + journal.ROUTES
     + export.ROUTES
     + live.ROUTES
+    + webhooks.ROUTES
 )
 
 

@@ -1,0 +1,1 @@
+"""The Hosted Payment Page the shopper opens: the session page, its result page, its QR code."""
