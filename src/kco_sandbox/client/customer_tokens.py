@@ -5,7 +5,7 @@ and the methods `KcoClient` takes from `TokenMethods` and `AsyncKcoClient` from
 An API beyond Checkout, Order Management and the sandbox's core gets a module like this one
 (its operations and one mixin per client), so adding it to the clients is one base class each
 and `sync.py` and `asynchronous.py` stay the size they are. The mixins only need the client's
-`_run`, which the `_Runs` and `_RunsAsync` protocols name.
+`_run`, which the `Runs` and `RunsAsync` protocols of `operations.py` name.
 
 A token is minted by a shopper completing a checkout order created with `recurring: true`;
 `mint_token` does that in one call (create, complete, read the order's `recurring_token`).
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final
 
 from kco_sandbox.client.operations import (
     CHECKOUT,
@@ -23,6 +23,8 @@ from kco_sandbox.client.operations import (
     Call,
     JsonObject,
     Operation,
+    Runs,
+    RunsAsync,
     complete,
     create_order,
     example_order,
@@ -31,8 +33,6 @@ from kco_sandbox.client.operations import (
     quote_id,
     unexpected,
 )
-
-T = TypeVar("T")
 
 TOKENS: Final = "/customer-token/v1/tokens"
 
@@ -119,19 +119,11 @@ def mint_token(
     return token
 
 
-class _Runs(Protocol):
-    def _run(self, operation: Operation[T]) -> T: ...
-
-
-class _RunsAsync(Protocol):
-    async def _run(self, operation: Operation[T]) -> T: ...
-
-
 class TokenMethods:
     """`KcoClient`'s methods of the Customer Token API (`/customer-token/v1/tokens`)."""
 
     def mint_token(
-        self: _Runs,
+        self: Runs,
         email: str | None = None,
         *,
         order: Mapping[str, Any] | None = None,
@@ -143,12 +135,12 @@ class TokenMethods:
         completed order's `recurring_token`."""
         return self._run(mint_token(email, order, fields))
 
-    def read_token(self: _Runs, token: str) -> JsonObject:
+    def read_token(self: Runs, token: str) -> JsonObject:
         """The token: `{status, payment_method_type, card?, direct_debit?}`."""
         return self._run(read_token(token))
 
     def charge_token(
-        self: _Runs,
+        self: Runs,
         token: str,
         body: Mapping[str, Any] | None = None,
         *,
@@ -162,17 +154,17 @@ class TokenMethods:
         Order Management order (`om_order(order_id)`)."""
         return self._run(charge_token(token, body, auto_capture, idempotency_key, fields))
 
-    def cancel_token(self: _Runs, token: str) -> None:
+    def cancel_token(self: Runs, token: str) -> None:
         """Cancel the token for good (`PATCH .../status`, `CANCELLED`); later charges get
         `403 TOKEN_CANCELLED`."""
         self._run(cancel_token(token))
 
-    def suspend_token(self: _Runs, token: str) -> JsonObject:
+    def suspend_token(self: Runs, token: str) -> JsonObject:
         """Suspend the token as the platform would (a sandbox switch); charges get
         `403 TOKEN_SUSPENDED` until `reinstate_token`. Returns the token."""
         return self._run(set_token_status(token, "SUSPENDED"))
 
-    def reinstate_token(self: _Runs, token: str) -> JsonObject:
+    def reinstate_token(self: Runs, token: str) -> JsonObject:
         """Make a suspended token `ACTIVE` again (a sandbox switch). Returns the token."""
         return self._run(set_token_status(token, "ACTIVE"))
 
@@ -181,7 +173,7 @@ class AsyncTokenMethods:
     """`AsyncKcoClient`'s methods of the Customer Token API: `TokenMethods`, awaited."""
 
     async def mint_token(
-        self: _RunsAsync,
+        self: RunsAsync,
         email: str | None = None,
         *,
         order: Mapping[str, Any] | None = None,
@@ -190,12 +182,12 @@ class AsyncTokenMethods:
         """A new customer token (see `KcoClient.mint_token`)."""
         return await self._run(mint_token(email, order, fields))
 
-    async def read_token(self: _RunsAsync, token: str) -> JsonObject:
+    async def read_token(self: RunsAsync, token: str) -> JsonObject:
         """The token: `{status, payment_method_type, card?, direct_debit?}`."""
         return await self._run(read_token(token))
 
     async def charge_token(
-        self: _RunsAsync,
+        self: RunsAsync,
         token: str,
         body: Mapping[str, Any] | None = None,
         *,
@@ -206,14 +198,14 @@ class AsyncTokenMethods:
         """Charge the token (see `KcoClient.charge_token`)."""
         return await self._run(charge_token(token, body, auto_capture, idempotency_key, fields))
 
-    async def cancel_token(self: _RunsAsync, token: str) -> None:
+    async def cancel_token(self: RunsAsync, token: str) -> None:
         """Cancel the token for good."""
         await self._run(cancel_token(token))
 
-    async def suspend_token(self: _RunsAsync, token: str) -> JsonObject:
+    async def suspend_token(self: RunsAsync, token: str) -> JsonObject:
         """Suspend the token as the platform would (a sandbox switch)."""
         return await self._run(set_token_status(token, "SUSPENDED"))
 
-    async def reinstate_token(self: _RunsAsync, token: str) -> JsonObject:
+    async def reinstate_token(self: RunsAsync, token: str) -> JsonObject:
         """Make a suspended token `ACTIVE` again (a sandbox switch)."""
         return await self._run(set_token_status(token, "ACTIVE"))

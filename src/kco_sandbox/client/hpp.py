@@ -15,7 +15,7 @@ paying takes the order id the test created the session for.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,12 +27,12 @@ from kco_sandbox.client.operations import (
     Call,
     JsonObject,
     Operation,
+    Runs,
+    RunsAsync,
     complete,
     json_object,
     quote_id,
 )
-
-T = TypeVar("T")
 
 SESSIONS: Final = "/hpp/v1/sessions"
 
@@ -147,19 +147,11 @@ def _not_payable(opened: httpx.Response) -> KcoApiError:
     )
 
 
-class _Runs(Protocol):
-    def _run(self, operation: Operation[T]) -> T: ...
-
-
-class _RunsAsync(Protocol):
-    async def _run(self, operation: Operation[T]) -> T: ...
-
-
 class HppMethods:
     """`KcoClient`'s methods of the Hosted Payment Page API (`/hpp/v1/sessions`)."""
 
     def create_hpp_session(
-        self: _Runs,
+        self: Runs,
         order: str,
         *,
         merchant_urls: Mapping[str, Any] | None = None,
@@ -172,30 +164,30 @@ class HppMethods:
         creation answer: `session_id`, `redirect_url`, `qr_code_url`, `expires_at`, ..."""
         return self._run(create_session(order, merchant_urls, options, fields))
 
-    def read_hpp_session(self: _Runs, session_id: str) -> JsonObject:
+    def read_hpp_session(self: Runs, session_id: str) -> JsonObject:
         """The session: `{session_id, status, updated_at, expires_at}`, and once `COMPLETED`
         its `order_id` and `klarna_reference`."""
         return self._run(read_session(session_id))
 
-    def disable_hpp_session(self: _Runs, session_id: str) -> None:
+    def disable_hpp_session(self: Runs, session_id: str) -> None:
         """Disable the session (`DELETE`): its link no longer takes a payment."""
         self._run(disable_session(session_id))
 
     def distribute_hpp_session(
-        self: _Runs, session_id: str, method: str, **contact_information: Any
+        self: Runs, session_id: str, method: str, **contact_information: Any
     ) -> None:
         """Send the link by `method` (`"email"`, `"sms"`, `"token"`) to `contact_information`
         (`email=`; `phone=` and `phone_country=`; `access_id=`). Recorded on the order's
         timeline as `hpp.distribution`, never sent."""
         self._run(distribute_session(session_id, method, contact_information))
 
-    def set_hpp_session_status(self: _Runs, session_id: str, status: str) -> JsonObject:
+    def set_hpp_session_status(self: Runs, session_id: str, status: str) -> JsonObject:
         """Move the session as its shopper would (`IN_PROGRESS`, `FAILED`, `BACK`, `CANCELLED`,
         `ERROR`) or expire it (`EXPIRED`), a sandbox control. Returns the session."""
         return self._run(set_session_status(session_id, status))
 
     def pay_hpp_session(
-        self: _Runs,
+        self: Runs,
         session: Mapping[str, Any] | str,
         order_id: str,
         email: str | None = None,
@@ -208,7 +200,7 @@ class HppMethods:
         session, an order that can no longer be paid) raises `KcoApiError` with its `303`."""
         return self._run(pay_session(session, order_id, email, fields))
 
-    def hpp_result_url(self: _Runs, session: Mapping[str, Any] | str) -> str | None:
+    def hpp_result_url(self: Runs, session: Mapping[str, Any] | str) -> str | None:
         """Where the page sends the browser now (`GET .../result`, not followed): the merchant's
         URL for the session's status with its placeholders filled, the session's own page while
         it is open, or None when the platform shows its own result page (no URL given)."""
@@ -219,7 +211,7 @@ class AsyncHppMethods:
     """`AsyncKcoClient`'s methods of the Hosted Payment Page API: `HppMethods`, awaited."""
 
     async def create_hpp_session(
-        self: _RunsAsync,
+        self: RunsAsync,
         order: str,
         *,
         merchant_urls: Mapping[str, Any] | None = None,
@@ -229,26 +221,26 @@ class AsyncHppMethods:
         """A session for the open checkout order `order` (see `KcoClient.create_hpp_session`)."""
         return await self._run(create_session(order, merchant_urls, options, fields))
 
-    async def read_hpp_session(self: _RunsAsync, session_id: str) -> JsonObject:
+    async def read_hpp_session(self: RunsAsync, session_id: str) -> JsonObject:
         """The session: `{session_id, status, updated_at, expires_at, order_id?, ...}`."""
         return await self._run(read_session(session_id))
 
-    async def disable_hpp_session(self: _RunsAsync, session_id: str) -> None:
+    async def disable_hpp_session(self: RunsAsync, session_id: str) -> None:
         """Disable the session (`DELETE`)."""
         await self._run(disable_session(session_id))
 
     async def distribute_hpp_session(
-        self: _RunsAsync, session_id: str, method: str, **contact_information: Any
+        self: RunsAsync, session_id: str, method: str, **contact_information: Any
     ) -> None:
         """Send the link by `method` to `contact_information` (recorded, never sent)."""
         await self._run(distribute_session(session_id, method, contact_information))
 
-    async def set_hpp_session_status(self: _RunsAsync, session_id: str, status: str) -> JsonObject:
+    async def set_hpp_session_status(self: RunsAsync, session_id: str, status: str) -> JsonObject:
         """Move or expire the session (a sandbox control). Returns the session."""
         return await self._run(set_session_status(session_id, status))
 
     async def pay_hpp_session(
-        self: _RunsAsync,
+        self: RunsAsync,
         session: Mapping[str, Any] | str,
         order_id: str,
         email: str | None = None,
@@ -257,6 +249,6 @@ class AsyncHppMethods:
         """The shopper pays by the link (see `KcoClient.pay_hpp_session`)."""
         return await self._run(pay_session(session, order_id, email, fields))
 
-    async def hpp_result_url(self: _RunsAsync, session: Mapping[str, Any] | str) -> str | None:
+    async def hpp_result_url(self: RunsAsync, session: Mapping[str, Any] | str) -> str | None:
         """Where the page sends the browser now (see `KcoClient.hpp_result_url`)."""
         return await self._run(result_url(session))

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -274,3 +274,15 @@ def set_faults(wanted: Mapping[str, int]) -> Operation[JsonObject]:
 
 def clear_faults() -> Operation[None]:
     return _no_content(Call("DELETE", f"{SANDBOX}/callbacks/faults"))
+
+
+class Runs(Protocol):
+    """What an API's methods need of `KcoClient`: a way to run one `Operation`."""
+
+    def _run(self, operation: Operation[T]) -> T: ...
+
+
+class RunsAsync(Protocol):
+    """The same of `AsyncKcoClient`."""
+
+    async def _run(self, operation: Operation[T]) -> T: ...

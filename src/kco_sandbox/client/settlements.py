@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from kco_sandbox.client.operations import (
@@ -21,6 +21,8 @@ from kco_sandbox.client.operations import (
     Call,
     JsonObject,
     Operation,
+    Runs,
+    RunsAsync,
     advance,
     clock,
     json_array,
@@ -30,7 +32,6 @@ from kco_sandbox.client.operations import (
 )
 from kco_sandbox.client.settlement_csv import parse_settlement_csv
 
-T = TypeVar("T")
 DateLike = str | date | datetime
 
 SETTLEMENTS: Final = "/settlements/v1"
@@ -172,20 +173,12 @@ def _instant(text: Any) -> datetime:
     return datetime.fromisoformat(str(text))
 
 
-class _Runs(Protocol):
-    def _run(self, operation: Operation[T]) -> T: ...
-
-
-class _RunsAsync(Protocol):
-    async def _run(self, operation: Operation[T]) -> T: ...
-
-
 class SettlementMethods:
     """`KcoClient`'s methods of the Settlements API (`/settlements/v1`) and its sandbox controls
     (`/_sandbox/settlements/`)."""
 
     def list_payouts(
-        self: _Runs,
+        self: Runs,
         *,
         start_date: DateLike | None = None,
         end_date: DateLike | None = None,
@@ -200,7 +193,7 @@ class SettlementMethods:
         return self._run(read_json(path))
 
     def iter_payouts(
-        self: _Runs,
+        self: Runs,
         *,
         start_date: DateLike | None = None,
         end_date: DateLike | None = None,
@@ -214,19 +207,19 @@ class SettlementMethods:
             items, path = self._run(page(path, "payouts"))
             yield from items
 
-    def get_payout(self: _Runs, payment_reference: str) -> JsonObject:
+    def get_payout(self: Runs, payment_reference: str) -> JsonObject:
         """The payout: `{payment_reference, payout_date, currency_code, totals, ...}`; another
         merchant's or an unknown reference raises `KcoApiError` `404 NOT_FOUND`."""
         return self._run(read_json(f"{PAYOUTS}/{quote_id(payment_reference)}"))
 
     def payouts_summary(
-        self: _Runs, start_date: DateLike, end_date: DateLike, *, currency_code: str | None = None
+        self: Runs, start_date: DateLike, end_date: DateLike, *, currency_code: str | None = None
     ) -> list[JsonObject]:
         """The payouts dated in the range summed up, one object per currency."""
         return self._run(summary(start_date, end_date, currency_code))
 
     def list_transactions(
-        self: _Runs,
+        self: Runs,
         *,
         payment_reference: str | None = None,
         order_id: str | None = None,
@@ -239,7 +232,7 @@ class SettlementMethods:
         return self._run(read_json(path))
 
     def iter_transactions(
-        self: _Runs,
+        self: Runs,
         *,
         payment_reference: str | None = None,
         order_id: str | None = None,
@@ -251,51 +244,51 @@ class SettlementMethods:
             items, path = self._run(page(path, "transactions"))
             yield from items
 
-    def payout_csv(self: _Runs, payment_reference: str) -> bytes:
+    def payout_csv(self: Runs, payment_reference: str) -> bytes:
         """The payout's transactions as the CSV report (`reports/payout-with-transactions`)."""
         name = "payout-with-transactions"
         return self._run(report(name, payment_reference=payment_reference))
 
-    def payout_rows(self: _Runs, payment_reference: str) -> list[dict[str, Any]]:
+    def payout_rows(self: Runs, payment_reference: str) -> list[dict[str, Any]]:
         """The payout's CSV report read into rows (`parse_settlement_csv`): amounts are
         `Decimal`s in major units, and the `amount`s sum to the payout's amount before debt."""
         return self._run(payout_rows(payment_reference))
 
-    def payout_pdf(self: _Runs, payment_reference: str) -> bytes:
+    def payout_pdf(self: Runs, payment_reference: str) -> bytes:
         """The payout summed up, as the PDF report (`reports/payout`)."""
         return self._run(report("payout", payment_reference=payment_reference))
 
-    def payouts_csv(self: _Runs, start_date: DateLike, end_date: DateLike) -> bytes:
+    def payouts_csv(self: Runs, start_date: DateLike, end_date: DateLike) -> bytes:
         """Every payout dated in the range with its transactions, oldest first, as CSV."""
         name = "payouts-summary-with-transactions"
         return self._run(report(name, **_dated(start_date, end_date)))
 
-    def payouts_pdf(self: _Runs, start_date: DateLike, end_date: DateLike) -> bytes:
+    def payouts_pdf(self: Runs, start_date: DateLike, end_date: DateLike) -> bytes:
         """The range summed up per currency, and its payouts, as the PDF report."""
         return self._run(report("payouts-summary", **_dated(start_date, end_date)))
 
-    def settlement_fee(self: _Runs) -> JsonObject:
+    def settlement_fee(self: Runs) -> JsonObject:
         """This merchant's purchase fee: `{percent_bps, fixed}` (a sandbox control)."""
         return self._run(write_fee("GET", None))
 
-    def set_settlement_fee(self: _Runs, percent_bps: int, fixed: int = 0) -> JsonObject:
+    def set_settlement_fee(self: Runs, percent_bps: int, fixed: int = 0) -> JsonObject:
         """Charge `percent_bps` hundredths of a per cent of each capture plus `fixed` minor
         units from the payouts still to come (what is due is settled at the old rate first).
         Returns the rate now in force."""
         body = {"percent_bps": percent_bps, "fixed": fixed}
         return self._run(write_fee("PUT", body))
 
-    def reset_settlement_fee(self: _Runs) -> JsonObject:
+    def reset_settlement_fee(self: Runs) -> JsonObject:
         """Return to the server's default fee. Returns the rate now in force."""
         return self._run(write_fee("DELETE", None))
 
-    def add_reversal(self: _Runs, order_id: str, amount: int) -> JsonObject:
+    def add_reversal(self: Runs, order_id: str, amount: int) -> JsonObject:
         """Reverse `amount` of the order's captured money, as a lost dispute does (a sandbox
         control); the next payout in its currency takes it back. Returns `{reversal_id,
         order_id, amount, currency_code, created_at}`."""
         return self._run(add_reversal(order_id, amount))
 
-    def settle(self: _Runs, days: int = 1) -> list[JsonObject]:
+    def settle(self: Runs, days: int = 1) -> list[JsonObject]:
         """Move this merchant's clock `days` days of 24 hours, so the daily cut-off passes and what
         was captured, refunded or reversed before is paid out; returns the payouts dated in the
         time moved over, newest first (none for days without transactions)."""
@@ -307,7 +300,7 @@ class AsyncSettlementMethods:
     iterators are `async for` ones)."""
 
     async def list_payouts(
-        self: _RunsAsync,
+        self: RunsAsync,
         *,
         start_date: DateLike | None = None,
         end_date: DateLike | None = None,
@@ -320,7 +313,7 @@ class AsyncSettlementMethods:
         return await self._run(read_json(path))
 
     async def iter_payouts(
-        self: _RunsAsync,
+        self: RunsAsync,
         *,
         start_date: DateLike | None = None,
         end_date: DateLike | None = None,
@@ -334,12 +327,12 @@ class AsyncSettlementMethods:
             for item in items:
                 yield item
 
-    async def get_payout(self: _RunsAsync, payment_reference: str) -> JsonObject:
+    async def get_payout(self: RunsAsync, payment_reference: str) -> JsonObject:
         """The payout (see `KcoClient.get_payout`)."""
         return await self._run(read_json(f"{PAYOUTS}/{quote_id(payment_reference)}"))
 
     async def payouts_summary(
-        self: _RunsAsync,
+        self: RunsAsync,
         start_date: DateLike,
         end_date: DateLike,
         *,
@@ -349,7 +342,7 @@ class AsyncSettlementMethods:
         return await self._run(summary(start_date, end_date, currency_code))
 
     async def list_transactions(
-        self: _RunsAsync,
+        self: RunsAsync,
         *,
         payment_reference: str | None = None,
         order_id: str | None = None,
@@ -361,7 +354,7 @@ class AsyncSettlementMethods:
         return await self._run(read_json(path))
 
     async def iter_transactions(
-        self: _RunsAsync,
+        self: RunsAsync,
         *,
         payment_reference: str | None = None,
         order_id: str | None = None,
@@ -374,46 +367,46 @@ class AsyncSettlementMethods:
             for item in items:
                 yield item
 
-    async def payout_csv(self: _RunsAsync, payment_reference: str) -> bytes:
+    async def payout_csv(self: RunsAsync, payment_reference: str) -> bytes:
         """The payout's transactions as the CSV report."""
         name = "payout-with-transactions"
         return await self._run(report(name, payment_reference=payment_reference))
 
-    async def payout_rows(self: _RunsAsync, payment_reference: str) -> list[dict[str, Any]]:
+    async def payout_rows(self: RunsAsync, payment_reference: str) -> list[dict[str, Any]]:
         """The payout's CSV report read into rows (see `KcoClient.payout_rows`)."""
         return await self._run(payout_rows(payment_reference))
 
-    async def payout_pdf(self: _RunsAsync, payment_reference: str) -> bytes:
+    async def payout_pdf(self: RunsAsync, payment_reference: str) -> bytes:
         """The payout summed up, as the PDF report."""
         return await self._run(report("payout", payment_reference=payment_reference))
 
-    async def payouts_csv(self: _RunsAsync, start_date: DateLike, end_date: DateLike) -> bytes:
+    async def payouts_csv(self: RunsAsync, start_date: DateLike, end_date: DateLike) -> bytes:
         """Every payout dated in the range with its transactions, as CSV."""
         name = "payouts-summary-with-transactions"
         return await self._run(report(name, **_dated(start_date, end_date)))
 
-    async def payouts_pdf(self: _RunsAsync, start_date: DateLike, end_date: DateLike) -> bytes:
+    async def payouts_pdf(self: RunsAsync, start_date: DateLike, end_date: DateLike) -> bytes:
         """The range summed up per currency, and its payouts, as the PDF report."""
         return await self._run(report("payouts-summary", **_dated(start_date, end_date)))
 
-    async def settlement_fee(self: _RunsAsync) -> JsonObject:
+    async def settlement_fee(self: RunsAsync) -> JsonObject:
         """This merchant's purchase fee: `{percent_bps, fixed}`."""
         return await self._run(write_fee("GET", None))
 
-    async def set_settlement_fee(self: _RunsAsync, percent_bps: int, fixed: int = 0) -> JsonObject:
+    async def set_settlement_fee(self: RunsAsync, percent_bps: int, fixed: int = 0) -> JsonObject:
         """Set this merchant's purchase fee (see `KcoClient.set_settlement_fee`)."""
         body = {"percent_bps": percent_bps, "fixed": fixed}
         return await self._run(write_fee("PUT", body))
 
-    async def reset_settlement_fee(self: _RunsAsync) -> JsonObject:
+    async def reset_settlement_fee(self: RunsAsync) -> JsonObject:
         """Return to the server's default fee."""
         return await self._run(write_fee("DELETE", None))
 
-    async def add_reversal(self: _RunsAsync, order_id: str, amount: int) -> JsonObject:
+    async def add_reversal(self: RunsAsync, order_id: str, amount: int) -> JsonObject:
         """Reverse `amount` of the order's captured money (a sandbox control)."""
         return await self._run(add_reversal(order_id, amount))
 
-    async def settle(self: _RunsAsync, days: int = 1) -> list[JsonObject]:
+    async def settle(self: RunsAsync, days: int = 1) -> list[JsonObject]:
         """Move this merchant's clock `days` days and return the payouts that made (see
         `KcoClient.settle`)."""
         return await self._run(settle(days))

@@ -11,19 +11,19 @@ vendor manages destinations in its Portal only. A destination's answer carries i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final
 
 from kco_sandbox.client.operations import (
     SANDBOX,
     Call,
     JsonObject,
     Operation,
+    Runs,
+    RunsAsync,
     json_object,
     quote_id,
     unexpected,
 )
-
-T = TypeVar("T")
 
 WEBHOOKS: Final = f"{SANDBOX}/webhooks"
 ALL_EVENTS: Final = ("*",)
@@ -70,20 +70,12 @@ def update_dispute(order_id: str, dispute_id: str, status: str) -> Operation[Jso
     return _object(Call("POST", path, {"status": status}))
 
 
-class _Runs(Protocol):
-    def _run(self, operation: Operation[T]) -> T: ...
-
-
-class _RunsAsync(Protocol):
-    async def _run(self, operation: Operation[T]) -> T: ...
-
-
 class WebhookMethods:
     """`KcoClient`'s methods for webhook destinations (`/_sandbox/webhooks`) and disputes
     (`/_sandbox/orders/{id}/disputes`)."""
 
     def create_webhook(
-        self: _Runs, name: str, url: str, events: Sequence[str] = ALL_EVENTS
+        self: Runs, name: str, url: str, events: Sequence[str] = ALL_EVENTS
     ) -> JsonObject:
         """A new destination: `{id, name, url, events, signing_secret,
         previous_secret_expires_at, created_at}`. `events` are event types (`capture.created`,
@@ -91,43 +83,43 @@ class WebhookMethods:
         destination too many `403 NOT_ALLOWED`."""
         return self._run(create_webhook(name, url, events))
 
-    def list_webhooks(self: _Runs) -> list[JsonObject]:
+    def list_webhooks(self: Runs) -> list[JsonObject]:
         """This merchant's destinations, oldest first, each with its `signing_secret`."""
         return self._run(_listed(WEBHOOKS, "webhooks"))
 
-    def get_webhook(self: _Runs, destination_id: str) -> JsonObject:
+    def get_webhook(self: Runs, destination_id: str) -> JsonObject:
         """The destination; another merchant's or an unknown id raises `404 NOT_FOUND`."""
         return self._run(_object(Call("GET", _one(destination_id))))
 
-    def delete_webhook(self: _Runs, destination_id: str) -> None:
+    def delete_webhook(self: Runs, destination_id: str) -> None:
         """Delete the destination; its deliveries still queued are not sent."""
         self._run(delete_webhook(destination_id))
 
-    def rotate_webhook_secret(self: _Runs, destination_id: str) -> JsonObject:
+    def rotate_webhook_secret(self: Runs, destination_id: str) -> JsonObject:
         """The destination with a new `signing_secret`; the old one keeps signing beside it
         until `previous_secret_expires_at`."""
         return self._run(_object(Call("POST", _one(destination_id, "/rotate-secret"))))
 
-    def send_test_webhook(self: _Runs, destination_id: str) -> JsonObject:
+    def send_test_webhook(self: Runs, destination_id: str) -> JsonObject:
         """Queue a `webhook.test` event to this destination only: `{event_id, type,
         callback_id}`."""
         return self._run(_object(Call("POST", _one(destination_id, "/test"))))
 
-    def open_dispute(self: _Runs, order_id: str, status: str | None = None) -> JsonObject:
+    def open_dispute(self: Runs, order_id: str, status: str | None = None) -> JsonObject:
         """Open a dispute on the Order Management order (`dispute.created`): `{dispute_id,
         order_id, status, created_at, updated_at}`; the status defaults to `needs_response`."""
         return self._run(open_dispute(order_id, status))
 
-    def update_dispute(self: _Runs, order_id: str, dispute_id: str, status: str) -> JsonObject:
+    def update_dispute(self: Runs, order_id: str, dispute_id: str, status: str) -> JsonObject:
         """Move the dispute to `status` (`under_review`, `won`, `lost`, `closed`,
         `needs_response`): `dispute.updated`, unless it had that status already."""
         return self._run(update_dispute(order_id, dispute_id, status))
 
-    def list_disputes(self: _Runs, order_id: str) -> list[JsonObject]:
+    def list_disputes(self: Runs, order_id: str) -> list[JsonObject]:
         """The order's disputes."""
         return self._run(_listed(_disputes(order_id), "disputes"))
 
-    def get_dispute(self: _Runs, order_id: str, dispute_id: str) -> JsonObject:
+    def get_dispute(self: Runs, order_id: str, dispute_id: str) -> JsonObject:
         """One dispute of the order."""
         return self._run(_object(Call("GET", _disputes(order_id, f"/{quote_id(dispute_id)}"))))
 
@@ -137,48 +129,46 @@ class AsyncWebhookMethods:
     awaited."""
 
     async def create_webhook(
-        self: _RunsAsync, name: str, url: str, events: Sequence[str] = ALL_EVENTS
+        self: RunsAsync, name: str, url: str, events: Sequence[str] = ALL_EVENTS
     ) -> JsonObject:
         """A new destination (see `KcoClient.create_webhook`)."""
         return await self._run(create_webhook(name, url, events))
 
-    async def list_webhooks(self: _RunsAsync) -> list[JsonObject]:
+    async def list_webhooks(self: RunsAsync) -> list[JsonObject]:
         """This merchant's destinations, oldest first."""
         return await self._run(_listed(WEBHOOKS, "webhooks"))
 
-    async def get_webhook(self: _RunsAsync, destination_id: str) -> JsonObject:
+    async def get_webhook(self: RunsAsync, destination_id: str) -> JsonObject:
         """The destination."""
         return await self._run(_object(Call("GET", _one(destination_id))))
 
-    async def delete_webhook(self: _RunsAsync, destination_id: str) -> None:
+    async def delete_webhook(self: RunsAsync, destination_id: str) -> None:
         """Delete the destination."""
         await self._run(delete_webhook(destination_id))
 
-    async def rotate_webhook_secret(self: _RunsAsync, destination_id: str) -> JsonObject:
+    async def rotate_webhook_secret(self: RunsAsync, destination_id: str) -> JsonObject:
         """The destination with a new `signing_secret`."""
         return await self._run(_object(Call("POST", _one(destination_id, "/rotate-secret"))))
 
-    async def send_test_webhook(self: _RunsAsync, destination_id: str) -> JsonObject:
+    async def send_test_webhook(self: RunsAsync, destination_id: str) -> JsonObject:
         """Queue a `webhook.test` event to this destination only."""
         return await self._run(_object(Call("POST", _one(destination_id, "/test"))))
 
-    async def open_dispute(
-        self: _RunsAsync, order_id: str, status: str | None = None
-    ) -> JsonObject:
+    async def open_dispute(self: RunsAsync, order_id: str, status: str | None = None) -> JsonObject:
         """Open a dispute on the order (see `KcoClient.open_dispute`)."""
         return await self._run(open_dispute(order_id, status))
 
     async def update_dispute(
-        self: _RunsAsync, order_id: str, dispute_id: str, status: str
+        self: RunsAsync, order_id: str, dispute_id: str, status: str
     ) -> JsonObject:
         """Move the dispute to `status`."""
         return await self._run(update_dispute(order_id, dispute_id, status))
 
-    async def list_disputes(self: _RunsAsync, order_id: str) -> list[JsonObject]:
+    async def list_disputes(self: RunsAsync, order_id: str) -> list[JsonObject]:
         """The order's disputes."""
         return await self._run(_listed(_disputes(order_id), "disputes"))
 
-    async def get_dispute(self: _RunsAsync, order_id: str, dispute_id: str) -> JsonObject:
+    async def get_dispute(self: RunsAsync, order_id: str, dispute_id: str) -> JsonObject:
         """One dispute of the order."""
         return await self._run(
             _object(Call("GET", _disputes(order_id, f"/{quote_id(dispute_id)}")))
