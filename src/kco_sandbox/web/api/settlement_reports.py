@@ -20,8 +20,6 @@ import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from starlette.responses import Response
 
 from kco_sandbox.domain.merchant import Merchant
@@ -137,6 +135,10 @@ class _Document:
     """A plain A4 report: a title, then label/value lines under section headings."""
 
     def __init__(self, created: datetime) -> None:
+        # Imported here, not with the module: fpdf2 takes longer to load than the rest of the
+        # app's start-up, and most servers never write a PDF.
+        from fpdf import FPDF
+
         self.pdf = FPDF(format="A4")
         self.pdf.set_creation_date(created)
         self.pdf.set_auto_page_break(auto=True, margin=15)
@@ -154,10 +156,10 @@ class _Document:
     def pair(self, label: str, value: str) -> None:
         self.pdf.set_font("Helvetica", size=10)
         self.pdf.cell(80, 6, _latin1(label))
-        self.pdf.cell(0, 6, _latin1(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.cell(0, 6, _latin1(value), new_x="LMARGIN", new_y="NEXT")
 
     def _line(self, text: str, height: float) -> None:
-        self.pdf.cell(0, height, _latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.cell(0, height, _latin1(text), new_x="LMARGIN", new_y="NEXT")
 
     def output(self) -> bytes:
         return bytes(self.pdf.output())

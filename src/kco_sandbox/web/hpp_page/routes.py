@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 
 import msgspec
-import segno
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -165,6 +164,8 @@ async def qr_code(request: Request) -> Response:
         return _missing()
     image = io.BytesIO()
     link = SessionUrls(ctx.base_url(request), session).redirect_url
+    import segno  # here, not at start-up: only a QR code needs it
+
     segno.make(link, error="m").save(image, kind="png", scale=6, border=2)
     return Response(image.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"})
 
