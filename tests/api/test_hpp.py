@@ -371,6 +371,14 @@ def test_status_callbacks_reach_the_merchant_and_are_retried(
     assert kinds.count("hpp_status.attempt") == 5
     assert "hpp.created" in kinds
     assert kinds.count("hpp.status") == 2
+    # The portal names them as a merchant would.
+    form = {"username": MERCHANT.merchant_id, "password": MERCHANT.api_key, "next": ""}
+    assert client.post("/portal/sign-in", data=form, follow_redirects=False).status_code == 303
+    page = client.get(f"/portal/orders/{order_id}", auth=None).text
+    assert "HPP status update · attempt 4" in page  # the first change's last try
+    assert page.count("HPP status update · attempt 1") == 2  # each change counts its own
+    journal = client.get("/portal/journal?kind=callbacks", auth=None).text
+    assert "HPP status update" in journal
 
 
 def test_the_portal_shows_what_a_distribution_would_have_sent(client: TestClient) -> None:

@@ -416,7 +416,7 @@ def test_the_order_page_says_when_each_callback_is_tried_next(
     assert client.post(f"/_sandbox/orders/{order_id}/complete", json={}).status_code == 200
     sign_in(client)
     html = client.get(f"/portal/orders/{order_id}").text
-    start = html.index("Push and notification callbacks")
+    start = html.index(">Callbacks</h2>")
     section = html[start : html.index("</section>", start)]
     assert f"{receiver.url}/push</code>" in section  # its query (a token) is not shown here
     assert "token=secret" not in section

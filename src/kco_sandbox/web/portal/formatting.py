@@ -74,6 +74,20 @@ def label(status: object) -> str:
     return _LABELS.get(str(status), str(status))
 
 
+# What each kind of callback is called on the pages (the outbox's `kind`).
+_CALLBACKS: Final = {
+    "push": "Push",
+    "notification": "Notification",
+    "hpp_status": "HPP status update",
+    "webhook": "Webhook",
+}
+
+
+def callback_name(kind: str) -> str:
+    """`push` → "Push", `hpp_status` → "HPP status update" (an unknown kind as it is)."""
+    return _CALLBACKS.get(kind, kind.replace("_", " ").capitalize())
+
+
 def pretty(value: Any) -> str:
     """JSON indented for reading (the template escapes it)."""
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
@@ -118,4 +132,5 @@ FORMAT: Final[dict[str, Any]] = {
     "label": label,
     "pretty": pretty,
     "percent": percent,
+    "callback_name": callback_name,
 }

@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from kco_sandbox.domain.errors import BadValue
 from kco_sandbox.services.journal import Entry, JournalFilter, iso_time, journal_filter
 from kco_sandbox.web.context import AppContext
+from kco_sandbox.web.portal.formatting import callback_name
 from kco_sandbox.web.portal.render import page
 from kco_sandbox.web.portal.routes import signed_in
 
@@ -81,7 +82,7 @@ def kind_label(item: Entry) -> str:
     if item.type.startswith("callback."):
         return "Callback: " + item.type.removeprefix("callback.").replace("_", " ")
     if item.type.endswith(".attempt"):
-        label = item.type.removesuffix(".attempt").capitalize()
+        label = callback_name(item.type.removesuffix(".attempt"))
         event_type = item.detail.get("event_type")  # a webhook's: which event it carried
         return f"{label}: {event_type}" if event_type else label
     # The rest as the order page names them (its live rows must read the same after a reload).
