@@ -104,7 +104,8 @@ class Metrics:
         )
         self.callback_attempts = Counter(
             "kco_sandbox_callback_attempts",
-            "Push and notification attempts, by kind and outcome (sent: 2xx; failed: any other "
+            "Callback attempts (push, notification, HPP status update, webhook), by kind and "
+            "outcome (sent: 2xx; failed: any other "
             "answer, no answer, or an injected fault).",
             ["kind", "outcome"],
             registry=self.registry,

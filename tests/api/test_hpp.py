@@ -376,6 +376,7 @@ def test_status_callbacks_reach_the_merchant_and_are_retried(
     assert client.post("/portal/sign-in", data=form, follow_redirects=False).status_code == 303
     page = client.get(f"/portal/orders/{order_id}", auth=None).text
     assert "HPP status update · attempt 4" in page  # the first change's last try
+    assert "Hosted Payment Page: status" in page
     assert page.count("HPP status update · attempt 1") == 2  # each change counts its own
     journal = client.get("/portal/journal?kind=callbacks", auth=None).text
     assert "HPP status update" in journal
@@ -391,7 +392,8 @@ def test_the_portal_shows_what_a_distribution_would_have_sent(client: TestClient
     assert client.post("/portal/sign-in", data=form, follow_redirects=False).status_code == 303
     page = client.get(f"/portal/orders/{order_id}", auth=None)
     assert page.status_code == 200
-    assert "hpp.distribution" in page.text
+    assert "Hosted Payment Page: distribution" in page.text
+    assert "email to a***@example.com" in page.text
     assert "a***@example.com" in page.text
     assert created["redirect_url"] in page.text
 

@@ -92,6 +92,8 @@ def kind_label(item: Entry) -> str:
         return "Portal: " + str(item.detail.get("name") or item.detail.get("operation") or "")
     if item.type == "clock.advanced":
         return "Clock moved"
+    if item.type.startswith("hpp."):
+        return "Hosted Payment Page: " + item.type.removeprefix("hpp.")
     return item.type
 
 

@@ -58,6 +58,9 @@ def timeline_entries(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             entry["group"] = "portal"
         elif kind == "clock.advanced":
             entry["group"] = "clock"
+        elif kind.startswith("hpp."):
+            entry["group"] = "hpp"
+            entry["detail"] = {k: v for k, v in event.items() if k not in ("at", "kind")}
         else:
             entry["group"] = "other"
             entry["detail"] = {k: v for k, v in event.items() if k not in ("at", "kind")}
