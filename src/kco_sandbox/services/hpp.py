@@ -120,7 +120,7 @@ class HppService:
     def page(self, short_id: str) -> tuple[HppSession, CheckoutRecord | None]:
         """The session behind a shopper's link and its Checkout order (None if the order is
         gone or expired); `NotFound` for an unknown or expired session."""
-        session = self._live(short_id)
+        session = self.by_link(short_id)
         record = self.store.checkouts.get(session.order_id)
         now = self.clock.now(session.merchant_id)
         if record is not None and record.is_expired(now):
@@ -131,7 +131,7 @@ class HppService:
         """The shopper's `action`; a move the status does not allow leaves the session as it is
         (the page then shows where the session stands)."""
         for _ in range(_TRIES):
-            session = self._live(short_id)
+            session = self.by_link(short_id)
             after = session.moved(action, self.clock.now(session.merchant_id))
             if after is None or after is session:
                 return session
@@ -139,7 +139,8 @@ class HppService:
                 return after
         raise Conflict("The session kept changing; try again")
 
-    def _live(self, short_id: str) -> HppSession:
+    def by_link(self, short_id: str) -> HppSession:
+        """The session behind a shopper's link; `NotFound` for an unknown or expired one."""
         found = self.store.hpp.by_short_id(short_id)
         if found is None or found.is_expired(self.clock.now(found.merchant_id)):
             raise NotFound("Session not found or expired")

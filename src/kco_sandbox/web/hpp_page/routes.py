@@ -118,13 +118,10 @@ async def shopper_action(request: Request) -> Response:
 
 async def result(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
-    short_id = _short_id(request)
-    if short_id is None:
+    session = await _linked(ctx, request)
+    if session is None:
         return _missing()
-    try:
-        session = await _session(ctx, short_id)
-    except NotFound:
-        return _missing()
+    short_id = session.short_id
     if session.status in (HppStatus.WAITING, HppStatus.IN_PROGRESS):
         return _see(f"{PAYMENTS_PATH}/{short_id}", request)
     url = outcome_url(session, ctx.settings.hpp_encoded_placeholders)
@@ -136,12 +133,8 @@ async def result(request: Request) -> Response:
 
 async def state(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
-    short_id = _short_id(request)
-    try:
-        if short_id is None:
-            raise NotFound()
-        session = await _session(ctx, short_id)
-    except NotFound:
+    session = await _linked(ctx, request)
+    if session is None:
         body, status_code = {"status": "NOT_FOUND"}, 404
     else:
         body, status_code = {"status": session.status.value}, 200
@@ -155,12 +148,8 @@ async def state(request: Request) -> Response:
 
 async def qr_code(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
-    short_id = _short_id(request)
-    try:
-        if short_id is None:
-            raise NotFound()
-        session = await _session(ctx, short_id)
-    except NotFound:
+    session = await _linked(ctx, request)
+    if session is None:
         return _missing()
     image = io.BytesIO()
     link = SessionUrls(ctx.base_url(request), session).redirect_url
@@ -170,9 +159,16 @@ async def qr_code(request: Request) -> Response:
     return Response(image.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-async def _session(ctx: AppContext, short_id: str) -> HppSession:
-    session, _ = await ctx.read(lambda: ctx.services.hpp.page(short_id))
-    return session
+async def _linked(ctx: AppContext, request: Request) -> HppSession | None:
+    """The live session the request's link names (only the session: a polled `state` reads
+    nothing more), or None for a malformed, unknown or expired link."""
+    short_id = _short_id(request)
+    if short_id is None:
+        return None
+    try:
+        return await ctx.read(lambda: ctx.services.hpp.by_link(short_id))
+    except NotFound:
+        return None
 
 
 async def script(request: Request) -> Response:
