@@ -426,3 +426,20 @@ def test_a_status_update_url_on_a_host_not_allowed_is_refused_at_creation(
             },
         )
         assert allowed.status_code == 201
+
+
+def test_an_orders_sessions_and_their_distributions_are_bounded(client: TestClient) -> None:
+    from kco_sandbox.services.hpp import MAX_DISTRIBUTIONS_PER_ORDER, MAX_SESSIONS_PER_ORDER
+
+    order_id = new_order(client)
+    sessions = [create(client, order_id) for _ in range(MAX_SESSIONS_PER_ORDER)]
+    one_more = client.post(
+        "/hpp/v1/sessions", json={"payment_session_url": f"/checkout/v3/orders/{order_id}"}
+    )
+    assert_error(one_more, 400, "BAD_VALUE")
+    assert "at most" in one_more.json()["error_messages"][0]
+    url = sessions[0]["distribution_url"].removeprefix("http://testserver")
+    body = {"method": "token", "contact_information": {"access_id": "till-1"}}
+    for _ in range(MAX_DISTRIBUTIONS_PER_ORDER):
+        assert client.post(url, json=body).status_code == 204
+    assert_error(client.post(url, json=body), 400, "CONSTRAINT_VIOLATION")

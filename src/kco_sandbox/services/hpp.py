@@ -32,6 +32,10 @@ from kco_sandbox.domain.merchant import Merchant
 from kco_sandbox.ids import IdFactory
 from kco_sandbox.store import Store
 
+# Bounds per Checkout order (every table bounded while the order lives; retention takes them
+# with it): the vendor calls more than one session per order unwise, so a few are plenty.
+MAX_SESSIONS_PER_ORDER = 20
+MAX_DISTRIBUTIONS_PER_ORDER = 200
 _TRIES = 5  # a status change re-reads and retries this often when the session kept moving
 _DAY = timedelta(days=1)
 # The sandbox's forced statuses, by the action that reaches each.
@@ -69,6 +73,10 @@ class HppService:
             raise NotFound("Payment session not found or expired")
         if record.status is not CheckoutStatus.CHECKOUT_INCOMPLETE:
             raise BadValue("payment_session_url", f"the order is {record.status.value}")
+        if self.store.hpp.count_of_order(order_id)[0] >= MAX_SESSIONS_PER_ORDER:
+            raise BadValue(
+                "payment_session_url", f"an order has at most {MAX_SESSIONS_PER_ORDER} sessions"
+            )
         session = new_session(
             self.new_id(), merchant.merchant_id, order_id, record.expires_at, request, now
         )
@@ -104,6 +112,10 @@ class HppService:
         if session.status in (HppStatus.COMPLETED, HppStatus.CANCELLED):
             raise ConstraintViolation(f"The session is {session.status.value}")
         sent = judge(request, session, link)
+        if self.store.hpp.count_of_order(session.order_id)[1] >= MAX_DISTRIBUTIONS_PER_ORDER:
+            raise ConstraintViolation(
+                f"An order's sessions are distributed {MAX_DISTRIBUTIONS_PER_ORDER} times at most"
+            )
         now = self.clock.now(merchant.merchant_id)
         limit = {"email": self.email_limit, "sms": self.sms_limit}.get(sent.method)
         if limit is not None:

@@ -176,6 +176,13 @@ class HppSessions:
         with self.db.read() as conn:
             return int(conn.execute(query).scalar() or 0)
 
+    def count_of_order(self, order_id: str) -> tuple[int, int]:
+        """How many sessions, and distributions of them, the Checkout order has."""
+        sessions = select(func.count()).where(hpp_sessions.c.order_id == order_id)
+        sent = select(func.count()).where(hpp_distributions.c.order_id == order_id)
+        with self.db.read() as conn:
+            return int(conn.execute(sessions).scalar() or 0), int(conn.execute(sent).scalar() or 0)
+
 
 def _session(row: RowMapping) -> HppSession:
     return HppSession(
