@@ -446,3 +446,14 @@ def test_odd_query_strings_never_answer_500(client: TestClient) -> None:
         assert answer.status_code in (200, 400, 404), (params, answer.text)
         if answer.status_code != 200:
             assert answer.json()["error_code"] in ("BAD_VALUE", "NOT_FOUND")
+
+
+def test_an_orders_reversals_are_bounded(client: TestClient) -> None:
+    from kco_sandbox.services.settlements import MAX_REVERSALS_PER_ORDER
+
+    order_id = bought(client)
+    capture(client, order_id, 40000)
+    body = {"order_id": order_id, "amount": 1}
+    for _ in range(MAX_REVERSALS_PER_ORDER):
+        assert client.post("/_sandbox/settlements/reversals", json=body).status_code == 201
+    assert_error(client.post("/_sandbox/settlements/reversals", json=body), 400, "BAD_VALUE")

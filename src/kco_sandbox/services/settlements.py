@@ -37,6 +37,7 @@ from kco_sandbox.store.settlements import AlreadySettled
 FEE_KEY = "settlement_fee:"  # + a merchant id: its fee rate as JSON (none stored: the default)
 RUN_ATTEMPTS = 5  # runs that lose a race (or draw a taken reference) before answering CONFLICT
 MAX_REPORT_TRANSACTIONS = 100_000  # lines one range report may hold
+MAX_REVERSALS_PER_ORDER = 20  # the sandbox's reversals of one order (as its disputes)
 _REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
 _decode_fee = msgspec.json.Decoder(FeeRate).decode
 _encode = msgspec.json.Encoder().encode
@@ -131,6 +132,8 @@ class SettlementService:
         order = found[0]
         if amount > order.captured_amount:
             raise BadValue("amount", "more than the order's captured amount")
+        if self.store.settlements.reversal_count(order_id) >= MAX_REVERSALS_PER_ORDER:
+            raise BadValue("order_id", f"an order has at most {MAX_REVERSALS_PER_ORDER} reversals")
         reversal = Reversal(
             self.new_id(), order_id, amount, order.purchase_currency, self.clock.now(merchant_id)
         )

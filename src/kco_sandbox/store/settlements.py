@@ -115,6 +115,12 @@ class Settlements:
         with self.db.write() as conn:
             self.add_reversal_on(conn, reversal_id, merchant_id, order_id, amount, at)
 
+    def reversal_count(self, order_id: str) -> int:
+        """How many reversals the order has (paid out or still waiting)."""
+        query = select(func.count()).where(settlement_reversals.c.order_id == order_id)
+        with self.db.read() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
     def add_reversal_on(
         self,
         conn: Connection,
